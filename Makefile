@@ -1,0 +1,55 @@
+# The README's commands. Each target wraps a root package.json script or a script under k8s/.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# Prefer the project's own Node 24 (installed by .ci/run or `make install`) when it is there.
+export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
+
+RUNTIME ?= auto
+SERVICE ?=
+
+.PHONY: help install build lint test bench up down status logs restart chaos clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: ## install Node 24 (if the machine's Node is older), pnpm and all dependencies
+	@bash .ci/setup.sh
+
+build: ## type-check the whole repository (strict TypeScript)
+	pnpm build
+
+lint: ## ESLint, Prettier, and the Jenkinsfile/workflow linters run by the tests
+	pnpm lint
+
+test: ## what CI runs: lint, type-check and every test
+	pnpm lint
+	pnpm build
+	pnpm test
+
+bench: ## benchmarks; print figures, never fail on timing
+	pnpm bench
+
+up: ## start the platform: KIND when docker+kind are there, else the local runtime (RUNTIME=local|kind forces one)
+	@bash k8s/scripts/up.sh "$(RUNTIME)"
+
+down: ## stop the platform (local data is kept until `make clean`)
+	@bash k8s/scripts/down.sh "$(RUNTIME)"
+
+status: ## every replica with its state, readiness, restarts and age
+	@node packages/local-runtime/src/cli.ts status
+
+logs: ## follow the services' logs (SERVICE=order to pick one)
+	@node packages/local-runtime/src/cli.ts logs $(SERVICE)
+
+restart: ## rolling restart of one service: make restart SERVICE=order
+	@test -n "$(SERVICE)" || { echo "usage: make restart SERVICE=order|inventory|notification"; exit 2; }
+	@node packages/local-runtime/src/cli.ts restart $(SERVICE)
+
+chaos: ## pod-kill under load against the running platform (EXPERIMENT=..., ARGS=...)
+	pnpm chaos run $(or $(EXPERIMENT),pod-kill) --target $(or $(TARGET),local) $(ARGS)
+
+clean: ## stop everything and delete local data (.data/) and reports
+	@bash k8s/scripts/down.sh "$(RUNTIME)" || true
+	rm -rf .data reports
