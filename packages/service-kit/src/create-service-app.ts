@@ -9,8 +9,9 @@ import {
   ResilienceError,
   type HealthRegistry,
 } from '@self-healing-shop/resilience';
+import { isDatabaseUnavailable } from './database-errors.ts';
 import { httpMetrics } from './http-metrics.ts';
-import { DomainError, problemBody, type ProblemBody } from './problem.ts';
+import { DomainError, problemBody, ServiceUnavailableError, type ProblemBody } from './problem.ts';
 
 export interface ServiceAppOptions {
   readonly service: string;
@@ -95,6 +96,9 @@ export function createServiceApp(options: ServiceAppOptions): Express {
 
 function toDomainError(error: unknown): DomainError | undefined {
   if (error instanceof DomainError) return error;
+  // A lost database is an outage, not a bug: 503 so callers retry while probes take the replica out.
+  if (isDatabaseUnavailable(error))
+    return new ServiceUnavailableError('The database is unreachable; retry shortly', 1, error);
   if (
     error instanceof DependencyHttpError &&
     error.status !== undefined &&

@@ -7,3 +7,5 @@ export * from './create-service-app.ts';
 export * from './postgres.ts';
 export * from './run-service.ts';
 export * from './service-context.ts';
+export * from './database-errors.ts';
+export * from './launch-service.ts';
