@@ -1,0 +1,212 @@
+import { formatDuration } from '../duration.ts';
+import type { FaultDefinition } from '../experiment.ts';
+import type { RoundResult } from '../report/report.ts';
+import type { Replica } from '../target.ts';
+import { objective } from '../verdict.ts';
+import { pause, type ActionContext } from './context.ts';
+
+/**
+ * Applies a fault to every replica of a workload for `durationMs`. The fault is created with that
+ * duration too, so the services drop it on their own even if this process dies; it is also removed
+ * explicitly afterwards (and on abort).
+ */
+async function withFault(
+  ctx: ActionContext,
+  round: number,
+  workload: string,
+  fault: FaultDefinition,
+  durationMs: number,
+  segment: string,
+): Promise<{ replicas: Replica[]; faultIds: string[]; startedAt: number; endedAt: number }> {
+  const replicas = (await ctx.target.listReplicas()).filter(
+    (r) => r.workload === workload && r.phase !== 'terminating',
+  );
+  if (replicas.length === 0) throw new Error(`no replica of ${workload} to inject a fault into`);
+  const shielded = replicas.filter((r) => r.protected);
+  if (shielded.length > 0) throw new Error(`${shielded.map((r) => r.name).join(', ')} labelled protected`);
+  const faultIds: string[] = [];
+  const startedAt = ctx.now();
+  ctx.load.begin(`round ${round} ${segment}`, true);
+  try {
+    for (const replica of replicas) {
+      faultIds.push(await ctx.target.injectFault(replica, { ...fault, durationMs }));
+    }
+    ctx.log(
+      'fault-injected',
+      `round ${round}: ${fault.type} fault on ${replicas.length} ${workload} replicas for ${formatDuration(durationMs)}`,
+      {
+        round,
+        fault,
+        replicas: replicas.map((r) => r.name),
+        faultIds,
+      },
+    );
+    await pause(durationMs, ctx.signal);
+  } finally {
+    const results = await Promise.allSettled(replicas.map((r) => ctx.target.clearFaults(r)));
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    ctx.log(
+      'fault-removed',
+      `round ${round}: faults removed from ${replicas.length - failed}/${replicas.length} replicas`,
+      {
+        round,
+        failed,
+      },
+    );
+    ctx.load.begin(`round ${round} after ${segment}`, true);
+  }
+  return { replicas, faultIds, startedAt, endedAt: ctx.now() };
+}
+
+/** latency / error injection: measured are the success ratio and the latency while the fault is on. */
+export async function faultRound(ctx: ActionContext, round: number): Promise<RoundResult> {
+  const action = ctx.experiment.action;
+  if (action.kind !== 'fault') throw new Error(`faultRound cannot run ${action.kind}`);
+  const workload = ctx.settings.workload ?? action.workload;
+  const startedAt = ctx.now();
+  const applied = await withFault(ctx, round, workload, action.fault, action.duration, 'fault');
+  // The load segment named here is judged after the run (latency and success under the fault).
+  const segmentName = `round ${round} fault`;
+  return {
+    round,
+    action: action.kind,
+    workload,
+    startedAt,
+    endedAt: ctx.now(),
+    outcome: ctx.signal.aborted ? 'aborted' : 'done',
+    details: {
+      fault: action.fault,
+      durationMs: action.duration,
+      replicas: applied.replicas.map((r) => r.name),
+      segment: segmentName,
+    },
+  };
+}
+
+interface OrderItem {
+  id: string;
+  createdAt: string;
+}
+
+/** Orders created within [from, to], read from order's `GET /orders?limit=&cursor=`. */
+export async function ordersBetween(
+  baseUrl: string,
+  from: number,
+  to: number,
+  maxPages = 200,
+): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < maxPages; page++) {
+    const url = new URL('/orders', baseUrl);
+    url.searchParams.set('limit', '100');
+    if (cursor) url.searchParams.set('cursor', cursor);
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
+    const body = (await response.json()) as { items: OrderItem[]; nextCursor?: string | null };
+    for (const order of body.items) {
+      const at = Date.parse(order.createdAt);
+      if (at >= from && at <= to) ids.push(order.id);
+    }
+    if (!body.nextCursor) break;
+    cursor = body.nextCursor;
+  }
+  return ids;
+}
+
+/** Waits until notification lists a delivered confirmation for every order, or the deadline. */
+export async function awaitConfirmations(
+  notificationUrl: string,
+  orderIds: readonly string[],
+  deadlineMs: number,
+  signal: AbortSignal,
+): Promise<{ delivered: number; missing: string[]; elapsedMs: number }> {
+  const started = Date.now();
+  const pending = new Set(orderIds);
+  while (pending.size > 0 && Date.now() - started < deadlineMs && !signal.aborted) {
+    for (const id of [...pending]) {
+      const url = new URL('/notifications', notificationUrl);
+      url.searchParams.set('orderId', id);
+      const response = await fetch(url).catch(() => undefined);
+      if (!response?.ok) continue;
+      const body = (await response.json()) as { items: unknown[] };
+      if (body.items.length > 0) pending.delete(id);
+    }
+    if (pending.size > 0) await pause(500, signal);
+  }
+  return {
+    delivered: orderIds.length - pending.size,
+    missing: [...pending],
+    elapsedMs: Date.now() - started,
+  };
+}
+
+/** notification away for a while: orders must still succeed and every confirmation arrive after. */
+export async function dependencyOutageRound(ctx: ActionContext, round: number): Promise<RoundResult> {
+  const action = ctx.experiment.action;
+  if (action.kind !== 'dependency-outage') throw new Error(`dependencyOutageRound cannot run ${action.kind}`);
+  const workload = ctx.settings.workload ?? action.workload;
+  const startedAt = ctx.now();
+  const applied = await withFault(ctx, round, workload, action.fault, action.duration, 'outage');
+  if (ctx.signal.aborted) {
+    return {
+      round,
+      action: action.kind,
+      workload,
+      startedAt,
+      endedAt: ctx.now(),
+      outcome: 'aborted',
+      reason: 'interrupted',
+    };
+  }
+  let orderIds: string[];
+  try {
+    orderIds = await ordersBetween(ctx.settings.url, applied.startedAt, applied.endedAt);
+  } catch (error) {
+    const reason = `cannot list the orders placed during the outage: ${(error as Error).message}`;
+    ctx.addObjective(objective('every confirmation delivered', false, 'all', 'unknown', reason));
+    return { round, action: action.kind, workload, startedAt, endedAt: ctx.now(), outcome: 'failed', reason };
+  }
+  ctx.log(
+    'confirmations-check',
+    `round ${round}: checking confirmations of ${orderIds.length} orders placed during the outage`,
+    {
+      round,
+      orders: orderIds.length,
+    },
+  );
+  const result = await awaitConfirmations(
+    ctx.settings.notificationUrl,
+    orderIds,
+    action.deliveryDeadline,
+    ctx.signal,
+  );
+  const passed = orderIds.length > 0 && result.missing.length === 0;
+  ctx.addObjective(
+    objective(
+      'every confirmation delivered',
+      passed,
+      `all confirmations of orders placed during the outage within ${formatDuration(action.deliveryDeadline)}`,
+      `${result.delivered}/${orderIds.length} in ${formatDuration(result.elapsedMs)}`,
+      orderIds.length === 0
+        ? 'no order was placed during the outage, so delivery could not be checked'
+        : `${result.missing.length} of ${orderIds.length} confirmations not delivered within ${formatDuration(action.deliveryDeadline)} (e.g. ${result.missing.slice(0, 3).join(', ')})`,
+    ),
+  );
+  return {
+    round,
+    action: action.kind,
+    workload,
+    startedAt,
+    endedAt: ctx.now(),
+    outcome: passed ? 'done' : 'failed',
+    reason: passed ? undefined : `${result.missing.length} confirmations missing`,
+    details: {
+      outageMs: applied.endedAt - applied.startedAt,
+      ordersDuringOutage: orderIds.length,
+      delivered: result.delivered,
+      deliveryMs: result.elapsedMs,
+      missing: result.missing.slice(0, 20),
+    },
+  };
+}

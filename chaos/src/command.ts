@@ -1,0 +1,288 @@
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { parseDuration } from './duration.ts';
+import { ExperimentError, listExperiments, loadExperiment } from './experiment.ts';
+import { loadGenerator, type StartLoad } from './load.ts';
+import { newSeed } from './random.ts';
+import { EXIT_PASS, EXIT_USAGE, runExperiment } from './run.ts';
+import { table } from './report/terminal.ts';
+import {
+  DEFAULT_NAMESPACES,
+  DEFAULT_SELECTOR,
+  SafetyError,
+  checkConfirmed,
+  checkContext,
+  checkNamespace,
+  checkSelector,
+  mayKill,
+} from './safety.ts';
+import { KubernetesTarget } from './targets/kubernetes-target.ts';
+import { LocalTarget } from './targets/local-target.ts';
+import { TargetError, type Target } from './target.ts';
+
+export const USAGE = `chaos: kill pods and inject faults under load, measure recovery, judge it.
+
+usage:
+  chaos run <experiment|file.yaml> [options]   run an experiment (see chaos list)
+  chaos list                                   the experiments
+  chaos targets [--target ...]                 what an experiment would hit
+
+options:
+  --target local|kubernetes   platform (default local)
+  --namespace NAME            Kubernetes namespace (default shop; must be allowed)
+  --allow-namespace NAME      add a namespace to the allowlist (repeatable; default: shop)
+  --selector SELECTOR         pods in scope (default ${DEFAULT_SELECTOR})
+  --context NAME              kubeconfig context (default: the current one; must be kind-*)
+  --allow-context NAME        accept this non-KIND context
+  --yes                       really disrupt a Kubernetes cluster (or CHAOS_CONFIRM=1)
+  --workload NAME             Deployment to hit (default: the experiment's, or random)
+  --rounds N                  rounds (default: the experiment's)
+  --interval DURATION         pause between rounds, e.g. 10s
+  --seed S                    random seed: the same seed picks the same victims
+  --mttr-slo DURATION         MTTR p95 objective, e.g. 30s
+  --recovery-timeout DURATION give up waiting for recovery after this long
+  --min-success RATIO         order success ratio objective, e.g. 0.99
+  --load-rate N               orders per second during the run
+  --url URL                   order service (default http://127.0.0.1:8080)
+  --notification-url URL      notification service (default http://127.0.0.1:8082)
+  --runtime-url URL           local runtime control API (default http://127.0.0.1:7070)
+  --evict                     evict through the Eviction API (PodDisruptionBudgets respected)
+  --dry-run                   print the plan; touch nothing
+  --report-dir DIR            where report.json, junit.xml, metrics.prom go (default reports/chaos)
+
+exit codes: 0 objectives met, 1 an objective broken, 2 usage or environment error.`;
+
+export interface MainDeps {
+  env: Record<string, string | undefined>;
+  print: (line: string) => void;
+  printError: (line: string) => void;
+  signal: AbortSignal;
+  /** The kubeconfig to use; default: the usual loading rules ($KUBECONFIG, ~/.kube/config, in-cluster). */
+  kubeConfig?: () => KubeConfig;
+  startLoad?: StartLoad;
+}
+
+const OPTIONS = {
+  target: { type: 'string', default: 'local' },
+  namespace: { type: 'string', default: 'shop' },
+  'allow-namespace': { type: 'string', multiple: true },
+  selector: { type: 'string', default: DEFAULT_SELECTOR },
+  context: { type: 'string' },
+  'allow-context': { type: 'string' },
+  yes: { type: 'boolean', short: 'y', default: false },
+  workload: { type: 'string' },
+  rounds: { type: 'string' },
+  interval: { type: 'string' },
+  seed: { type: 'string' },
+  'mttr-slo': { type: 'string' },
+  'recovery-timeout': { type: 'string' },
+  'min-success': { type: 'string' },
+  'load-rate': { type: 'string' },
+  url: { type: 'string', default: 'http://127.0.0.1:8080' },
+  'notification-url': { type: 'string', default: 'http://127.0.0.1:8082' },
+  'runtime-url': { type: 'string', default: 'http://127.0.0.1:7070' },
+  evict: { type: 'boolean', default: false },
+  'dry-run': { type: 'boolean', default: false },
+  'report-dir': { type: 'string', default: 'reports/chaos' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${flag} must be a whole number >= 1, got "${value}"`);
+  return n;
+}
+
+function ratio(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new UsageError(`${flag} must be within 0..1, got "${value}"`);
+  return n;
+}
+
+function duration(value: string, flag: string): number {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    throw new UsageError(`${flag}: ${(error as Error).message}`);
+  }
+}
+
+type Values = ReturnType<typeof parse>['values'];
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function createTarget(values: Values, deps: MainDeps, purpose: 'run' | 'read'): Target {
+  const target = values.target;
+  const faultToken = deps.env.FAULT_INJECTION_TOKEN;
+  if (target === 'local') {
+    return new LocalTarget({
+      controlUrl: values['runtime-url'],
+      faultToken: faultToken ?? 'local-chaos-token',
+    });
+  }
+  if (target !== 'kubernetes') throw new UsageError(`--target must be local or kubernetes, got "${target}"`);
+  checkNamespace(values.namespace, [...DEFAULT_NAMESPACES, ...(values['allow-namespace'] ?? [])]);
+  checkSelector(values.selector);
+  let kc: KubeConfig;
+  if (deps.kubeConfig) kc = deps.kubeConfig();
+  else {
+    kc = new KubeConfig();
+    kc.loadFromDefault();
+  }
+  if (values.context) {
+    if (!kc.getContextObject(values.context)) {
+      throw new UsageError(
+        `kubeconfig has no context "${values.context}" (have: ${kc
+          .getContexts()
+          .map((c) => c.name)
+          .join(', ')})`,
+      );
+    }
+    kc.setCurrentContext(values.context);
+  }
+  checkContext(kc.getCurrentContext(), values['allow-context']);
+  if (purpose === 'run' && !values['dry-run']) checkConfirmed({ yes: values.yes, env: deps.env });
+  return new KubernetesTarget({
+    kubeConfig: kc,
+    namespace: values.namespace,
+    selector: values.selector,
+    faultToken: faultToken ?? 'chaos-demo-token',
+  });
+}
+
+async function listCommand(deps: MainDeps): Promise<number> {
+  const experiments = await listExperiments();
+  deps.print(
+    table(
+      ['experiment', 'action', 'outage', 'description'],
+      experiments.map((e) => [e.name, e.action.kind, e.outage ? 'yes' : 'no', e.description]),
+    ),
+  );
+  return EXIT_PASS;
+}
+
+async function targetsCommand(values: Values, deps: MainDeps): Promise<number> {
+  const target = createTarget(values, deps, 'read');
+  const [replicas, workloads] = await Promise.all([target.listReplicas(), target.listWorkloads()]);
+  deps.print(`scope: ${target.description}`);
+  deps.print(
+    table(
+      ['deployment', 'desired', 'ready', 'updated', 'protected'],
+      workloads.map((w) => [
+        w.name,
+        String(w.desired),
+        String(w.ready),
+        String(w.updated),
+        w.protected ? 'yes' : 'no',
+      ]),
+    ),
+  );
+  deps.print('');
+  deps.print(
+    table(
+      ['replica', 'deployment', 'phase', 'ready', 'pod-kill may hit it'],
+      replicas.map((r) => {
+        const decision = mayKill(
+          r,
+          replicas,
+          workloads.find((w) => w.name === r.workload),
+          false,
+        );
+        return [
+          r.name,
+          r.workload,
+          r.phase,
+          r.ready ? 'yes' : 'no',
+          decision.allowed ? 'yes' : `no: ${decision.reason}`,
+        ];
+      }),
+    ),
+  );
+  await target.close();
+  return EXIT_PASS;
+}
+
+async function runCommand(name: string | undefined, values: Values, deps: MainDeps): Promise<number> {
+  if (!name)
+    throw new UsageError('chaos run needs an experiment name (see `chaos list`) or a .yaml/.json file');
+  const experiment = await loadExperiment(name);
+  const d = experiment.defaults;
+  const options = {
+    experiment,
+    rounds: values.rounds ? positiveInt(values.rounds, '--rounds') : d.rounds,
+    intervalMs: values.interval ? duration(values.interval, '--interval') : d.interval,
+    seed: values.seed ?? newSeed(),
+    mttrSloMs: values['mttr-slo'] ? duration(values['mttr-slo'], '--mttr-slo') : d.mttrSlo,
+    recoveryTimeoutMs: values['recovery-timeout']
+      ? duration(values['recovery-timeout'], '--recovery-timeout')
+      : d.recoveryTimeout,
+    minSuccess: values['min-success'] ? ratio(values['min-success'], '--min-success') : d.minSuccess,
+    loadRate: values['load-rate'] ? positiveInt(values['load-rate'], '--load-rate') : d.loadRate,
+    url: values.url,
+    notificationUrl: values['notification-url'],
+    evict: values.evict,
+    workload: values.workload,
+    dryRun: values['dry-run'],
+    reportDir: values['report-dir'],
+  };
+  const target = createTarget(values, deps, 'run');
+  try {
+    const startLoad = deps.startLoad ?? (await loadGenerator());
+    const outcome = await runExperiment(options, {
+      target,
+      startLoad,
+      print: deps.print,
+      signal: deps.signal,
+    });
+    return outcome.exitCode;
+  } finally {
+    await target.close();
+  }
+}
+
+/** The CLI without the process: arguments in, exit code out. */
+export async function main(argv: string[], deps: MainDeps): Promise<number> {
+  try {
+    const { values, positionals } = parse(argv);
+    const [command, ...rest] = positionals;
+    if (values.help || !command) {
+      deps.print(USAGE);
+      return values.help ? EXIT_PASS : EXIT_USAGE;
+    }
+    if (command === 'list') return await listCommand(deps);
+    if (command === 'targets') return await targetsCommand(values, deps);
+    if (command === 'run') {
+      if (rest.length > 1) throw new UsageError(`unexpected arguments: ${rest.slice(1).join(' ')}`);
+      return await runCommand(rest[0], values, deps);
+    }
+    throw new UsageError(`unknown command "${command}"`);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      deps.printError(`chaos: ${error.message}\n\n${USAGE}`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof SafetyError || error instanceof TargetError || error instanceof ExperimentError) {
+      deps.printError(`chaos: ${error.message}`);
+      return EXIT_USAGE;
+    }
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND') {
+      deps.printError(`chaos: ${(error as Error).message}\nrun \`make install\` (pnpm install) first`);
+      return EXIT_USAGE;
+    }
+    deps.printError(`chaos: ${(error as Error).stack ?? String(error)}`);
+    return EXIT_USAGE;
+  }
+}

@@ -1,0 +1,70 @@
+import { formatDuration } from '../duration.ts';
+import type { ChaosReport } from './report.ts';
+
+/** A plain-text table: columns padded to their widest cell. */
+export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (c ?? '').padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+const ms = (n: number | undefined): string => (n === undefined ? '-' : formatDuration(n));
+
+export function renderSummary(report: ChaosReport): string {
+  const out: string[] = [];
+  out.push(`experiment ${report.experiment.name}  seed ${report.seed}  target ${report.target.description}`);
+  if (report.rounds.length > 0) {
+    out.push(
+      '',
+      table(
+        ['round', 'workload', 'killed', 'outcome', 'gone', 'new pod', 'new ready', 'full strength'],
+        report.rounds.map((r) => [
+          String(r.round),
+          r.workload ?? '-',
+          r.timeline?.kills.map((k) => k.replica).join(',') || '-',
+          r.reason && r.outcome !== 'recovered' ? `${r.outcome}: ${r.reason}` : r.outcome,
+          ms(r.figures?.goneMs),
+          ms(r.figures?.replacementCreatedMs),
+          ms(r.figures?.replacementReadyMs),
+          ms(r.figures?.fullStrengthMs),
+        ]),
+      ),
+    );
+  }
+  const s = report.mttr.summary;
+  if (s.count > 0) {
+    out.push(
+      '',
+      `MTTR over ${s.count}: min ${ms(s.min)}  p50 ${ms(s.p50)}  p95 ${ms(s.p95)}  max ${ms(s.max)}`,
+    );
+  }
+  const total = report.load.total;
+  if (total) {
+    const errors = Object.entries(total.errorsByKind)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
+    out.push(
+      `load: ${total.sent} orders, ${total.succeeded} succeeded, ${total.failed} failed${errors ? ` (${errors})` : ''}; ` +
+        `latency p50 ${ms(total.latencyMs.p50)} p95 ${ms(total.latencyMs.p95)} p99 ${ms(total.latencyMs.p99)}`,
+    );
+  }
+  out.push(
+    '',
+    table(
+      ['objective', 'result', 'expected', 'actual'],
+      report.verdict.objectives.map((o) => [o.name, o.passed ? 'PASS' : 'FAIL', o.expected, o.actual]),
+    ),
+  );
+  const verdict =
+    report.status === 'aborted'
+      ? `ABORTED: ${report.abortReason ?? ''}`
+      : report.verdict.passed
+        ? 'PASSED'
+        : `FAILED: ${report.verdict.reasons.join('; ')}`;
+  out.push('', `verdict: ${verdict}`);
+  return out.join('\n');
+}

@@ -1,0 +1,108 @@
+/** What a chaos experiment needs from a platform: Kubernetes or the local runtime implement it. */
+
+export const PROTECTED_LABEL = 'chaos.self-healing-shop/protected';
+
+export interface Replica {
+  name: string;
+  workload: string;
+  uid: string;
+  ready: boolean;
+  /** Kubernetes pod phase or local runtime phase; `terminating` once deletion started. */
+  phase: string;
+  protected: boolean;
+  /** Base URL of the replica's HTTP port when the tool can reach it directly (local runtime). */
+  url?: string;
+}
+
+export interface WorkloadStatus {
+  name: string;
+  /** spec.replicas */
+  desired: number;
+  ready: number;
+  updated: number;
+  available: number;
+  generation: number;
+  observedGeneration: number;
+  protected: boolean;
+}
+
+export type TargetEventType =
+  | 'replica-added'
+  | 'replica-ready'
+  | 'replica-unready'
+  | 'replica-terminating'
+  | 'replica-gone'
+  | 'workload-status'
+  | 'scaled';
+
+/** One observation from the platform's event stream (Kubernetes watch, local runtime SSE). */
+export interface TargetEvent {
+  /** Milliseconds since the epoch when it happened (or was observed). */
+  at: number;
+  type: TargetEventType;
+  workload: string;
+  replica?: string;
+  uid?: string;
+  status?: WorkloadStatus;
+  /** What the platform said, e.g. the local runtime's event type or the watch phase. */
+  source?: string;
+}
+
+export interface KillOptions {
+  /** Use the Eviction API so PodDisruptionBudgets are respected. */
+  evict: boolean;
+  experiment: string;
+  reason: string;
+}
+
+export type KillResult = { outcome: 'sent'; method: string } | { outcome: 'refused'; reason: string };
+
+export interface FaultSpec {
+  type: 'latency' | 'error' | 'abort' | 'cpu';
+  route?: string;
+  method?: string;
+  probability?: number;
+  latencyMs?: number;
+  status?: number;
+  durationMs?: number;
+}
+
+export interface EventSubscription {
+  close(): Promise<void>;
+}
+
+export interface Target {
+  readonly kind: 'local' | 'kubernetes';
+  /** Human-readable scope, e.g. `kubernetes context kind-shop, namespace shop, selector ...`. */
+  readonly description: string;
+  listReplicas(): Promise<Replica[]>;
+  listWorkloads(): Promise<WorkloadStatus[]>;
+  /**
+   * Streams events from now on. The promise resolves once the stream is established from a
+   * consistent point (resourceVersion / sequence number), so nothing after it is missed.
+   */
+  subscribe(onEvent: (event: TargetEvent) => void): Promise<EventSubscription>;
+  kill(replica: Replica, options: KillOptions): Promise<KillResult>;
+  /** Records the kill on the platform (a Kubernetes Event on the pod); best effort. */
+  annotateKill(replica: Replica, message: string): Promise<void>;
+  /** Fault-injection admin API of one replica. Returns the fault id. */
+  injectFault(replica: Replica, fault: FaultSpec): Promise<string>;
+  clearFaults(replica: Replica): Promise<void>;
+  /** Publishes the chaos metrics text where the platform re-exposes it (local runtime). */
+  publishMetrics(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A Deployment counts as at full strength only when every counter agrees with spec.replicas. */
+export function atFullStrength(status: WorkloadStatus): boolean {
+  return (
+    status.ready === status.desired &&
+    status.updated === status.desired &&
+    status.available === status.desired &&
+    status.observedGeneration >= status.generation
+  );
+}
+
+export class TargetError extends Error {
+  override name = 'TargetError';
+}

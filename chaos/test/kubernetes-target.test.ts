@@ -1,0 +1,229 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { FakeKubeApi } from './support/fake-kube-api.ts';
+import { startOrderEndpoint, type OrderEndpoint } from './support/order-endpoint.ts';
+import { cleanup, runCli, type CliResult } from './support/run-cli.ts';
+
+const REPLACE_MS = 20;
+const READY_MS = 120;
+
+describe('chaos run against Kubernetes (fake API server test double, real @kubernetes/client-node)', () => {
+  let kube: FakeKubeApi;
+  let orders: OrderEndpoint;
+  const results: CliResult[] = [];
+  const run = async (
+    args: string[],
+    env: Record<string, string> = {},
+    context = 'kind-test',
+  ): Promise<CliResult> => {
+    const result = await runCli(['--target', 'kubernetes', '--url', orders.url, ...args], {
+      kubeConfig: () => kube.kubeConfig(context),
+      env,
+    });
+    results.push(result);
+    return result;
+  };
+
+  beforeAll(async () => {
+    kube = await new FakeKubeApi({
+      deployments: [
+        { name: 'order', replicas: 2 },
+        { name: 'inventory', replicas: 2, minAvailable: 2 },
+        { name: 'notification', replicas: 2, protected: true },
+      ],
+      replaceDelayMs: REPLACE_MS,
+      readyDelayMs: READY_MS,
+      statusLagMs: 15,
+    }).start();
+    orders = await startOrderEndpoint();
+  });
+  afterAll(async () => {
+    await kube.stop();
+    await orders.close();
+    for (const r of results) await cleanup(r);
+  });
+
+  it('kills one pod per round, follows each kill to full strength and passes', async () => {
+    const before = new Set(kube.pods().map((p) => p.metadata.uid));
+    const result = await run(
+      [
+        'run',
+        'pod-kill',
+        '--rounds',
+        '3',
+        '--interval',
+        '50ms',
+        '--seed',
+        'seven',
+        '--load-rate',
+        '20',
+        '--yes',
+      ],
+      {},
+    );
+    expect(result.err).toBe('');
+    expect(result.code).toBe(0);
+    const report = await result.report();
+    expect(report.verdict.passed).toBe(true);
+    expect(report.rounds).toHaveLength(3);
+    for (const round of report.rounds) {
+      expect(round.outcome).toBe('recovered');
+      expect(['order', 'inventory']).toContain(round.workload);
+      const t = round.timeline!;
+      expect(t.kills).toHaveLength(1);
+      const kill = t.kills[0];
+      expect(
+        before.has(kill.uid) ||
+          report.rounds.some((r) => r.timeline!.replacements.some((x) => x.uid === kill.uid)),
+      ).toBe(true);
+      const replacement = t.replacements[0];
+      expect(replacement.uid).not.toBe(kill.uid);
+      // kill sent → gone → replacement created → ready → full strength, in that order
+      expect(kill.goneAt!).toBeGreaterThanOrEqual(kill.sentAt);
+      expect(replacement.createdAt).toBeGreaterThanOrEqual(kill.goneAt!);
+      expect(replacement.readyAt! - replacement.createdAt).toBeGreaterThanOrEqual(READY_MS - 5);
+      expect(t.fullStrengthAt!).toBeGreaterThanOrEqual(replacement.readyAt!);
+      expect(t.mttrMs!).toBe(t.fullStrengthAt! - kill.sentAt);
+      expect(t.mttrMs!).toBeGreaterThanOrEqual(REPLACE_MS + READY_MS - 5);
+      expect(t.mttrMs!).toBeLessThan(5000);
+    }
+    expect(report.mttr.summary.count).toBe(3);
+    expect(report.mttr.summary.min).toBeLessThanOrEqual(report.mttr.summary.p50);
+    expect(report.mttr.summary.p95).toBeLessThanOrEqual(report.mttr.summary.max);
+    expect(report.kills).toBe(3);
+    expect(report.load.total!.sent).toBeGreaterThan(0);
+    expect(report.load.total!.failed).toBe(0);
+    // the protected deployment is never touched
+    expect(report.rounds.some((r) => r.workload === 'notification')).toBe(false);
+    // a Kubernetes Event on each killed pod
+    const killed = report.rounds.map((r) => r.timeline!.kills[0].replica);
+    expect(kube.events.map((e) => (e.involvedObject as { name: string }).name).sort()).toEqual(
+      [...killed].sort(),
+    );
+    expect(kube.events.every((e) => e.reason === 'ChaosPodKill')).toBe(true);
+    // every pod the deployments have now is ready and at strength
+    expect(kube.pods('order')).toHaveLength(2);
+    // reports
+    const junit = await result.file('junit.xml');
+    expect(junit).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>/);
+    expect(junit.match(/<testcase /g)).toHaveLength(3 + report.verdict.objectives.length);
+    expect(junit).not.toContain('<failure');
+    const metrics = await result.file('metrics.prom');
+    expect(metrics).toContain('chaos_kills_total{experiment="pod-kill"} 3');
+    expect(metrics).toContain('chaos_verdict{experiment="pod-kill"} 1');
+    expect(metrics).toMatch(/chaos_mttr_seconds\{experiment="pod-kill",quantile="0.95"\} 0\.\d+/);
+    expect(result.out).toContain('verdict: PASSED');
+    expect(report.events.some((e) => e.origin === 'target' && e.type === 'replica-gone')).toBe(true);
+  });
+
+  it('the same seed picks the same victims', async () => {
+    const a = await run(['run', 'pod-kill', '--rounds', '2', '--seed', 'abc', '--dry-run']);
+    const b = await run(['run', 'pod-kill', '--rounds', '2', '--seed', 'abc', '--dry-run']);
+    expect(a.code).toBe(0);
+    expect(a.out).toContain('kill ');
+    expect(a.out).toBe(b.out);
+  });
+
+  it('fails with exit 1 and says why when MTTR p95 exceeds a tiny SLO', async () => {
+    const result = await run([
+      'run',
+      'pod-kill',
+      '--rounds',
+      '1',
+      '--mttr-slo',
+      '10ms',
+      '--seed',
+      'x',
+      '--yes',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.out).toMatch(
+      /MTTR p95 \d+ms exceeds the SLO of 10ms|MTTR p95 [\d.]+s exceeds the SLO of 10ms/,
+    );
+    const junit = await result.file('junit.xml');
+    expect(junit).toContain('<failure message="MTTR p95');
+    expect(await result.file('metrics.prom')).toContain('chaos_verdict{experiment="pod-kill"} 0');
+  });
+
+  it('refuses a context that is not kind-* unless --allow-context names it', async () => {
+    const deletesBefore = kube.requests.filter((r) => r.method === 'DELETE').length;
+    const refused = await run(['run', 'pod-kill', '--yes'], {}, 'prod-cluster');
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('--allow-context prod-cluster');
+    const allowed = await run(
+      ['run', 'pod-kill', '--dry-run', '--allow-context', 'prod-cluster'],
+      {},
+      'prod-cluster',
+    );
+    expect(allowed.code).toBe(0);
+    expect(kube.requests.filter((r) => r.method === 'DELETE').length).toBe(deletesBefore);
+  });
+
+  it('kills nothing without --yes or CHAOS_CONFIRM=1', async () => {
+    const deletesBefore = kube.requests.filter((r) => r.method === 'DELETE').length;
+    const refused = await run(['run', 'pod-kill']);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('--yes');
+    expect(kube.requests.filter((r) => r.method === 'DELETE').length).toBe(deletesBefore);
+    const confirmed = await run(['run', 'pod-kill', '--rounds', '1', '--workload', 'order'], {
+      CHAOS_CONFIRM: '1',
+    });
+    expect(confirmed.code).toBe(0);
+  });
+
+  it('records an eviction refused by a PodDisruptionBudget (429) and kills nothing', async () => {
+    const pods = kube.pods('inventory').map((p) => p.metadata.uid);
+    const result = await run([
+      'run',
+      'pod-kill',
+      '--rounds',
+      '1',
+      '--workload',
+      'inventory',
+      '--evict',
+      '--yes',
+    ]);
+    const report = await result.report();
+    expect(report.rounds[0].outcome).toBe('refused');
+    expect(report.rounds[0].reason).toContain('PodDisruptionBudget');
+    expect(kube.pods('inventory').map((p) => p.metadata.uid)).toEqual(pods);
+    // nothing was measured, so the recovery objective cannot pass
+    expect(result.code).toBe(1);
+    expect(report.verdict.reasons.join(' ')).toContain('no replica was killed');
+  });
+
+  it('evicts through the Eviction API when the budget allows it', async () => {
+    const result = await run(['run', 'pod-kill', '--rounds', '1', '--workload', 'order', '--evict', '--yes']);
+    expect(result.code).toBe(0);
+    const report = await result.report();
+    expect(report.rounds[0].timeline!.kills[0].method).toBe('eviction');
+    expect(kube.requests.some((r) => r.method === 'POST' && r.path.endsWith('/eviction'))).toBe(true);
+  });
+
+  it('never touches a protected workload', async () => {
+    const result = await run(['run', 'pod-kill', '--rounds', '1', '--workload', 'notification', '--yes']);
+    const report = await result.report();
+    expect(report.rounds[0].outcome).toBe('refused');
+    expect(report.rounds[0].reason).toContain('protected');
+    expect(kube.requests.some((r) => r.method === 'DELETE' && r.path.includes('notification'))).toBe(false);
+  });
+
+  it('aborts without harm (exit 2) when the steady state does not hold before the action', async () => {
+    const [pod] = kube.pods('order');
+    kube.setReady(pod.metadata.name, false);
+    try {
+      // the Deployment status follows the pod after the controller lag
+      const deadline = Date.now() + 2000;
+      while (kube.readyReplicas('order') !== 1 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(kube.readyReplicas('order')).toBe(1);
+      const deletesBefore = kube.requests.filter((r) => r.method === 'DELETE').length;
+      const result = await run(['run', 'pod-kill', '--yes']);
+      expect(result.code).toBe(2);
+      expect(result.out).toContain('steady state not met before the action');
+      expect(result.out).toContain('order has 1/2 ready');
+      expect(kube.requests.filter((r) => r.method === 'DELETE').length).toBe(deletesBefore);
+    } finally {
+      kube.setReady(pod.metadata.name, true);
+    }
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * End to end against the real local runtime (packages/local-runtime) and the real services and load
+ * generator: `node packages/local-runtime/src/cli.ts up --foreground` in a temporary data folder.
+ * The runtime uses the README's fixed ports (control API 127.0.0.1:7070, order front :8080,
+ * notification :8082, PostgreSQL :5433), so nothing else may hold them while this runs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { cleanup, runCli, type CliResult } from './support/run-cli.ts';
+
+jest.setTimeout(240_000);
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const CONTROL = 'http://127.0.0.1:7070';
+
+async function allReady(): Promise<boolean> {
+  try {
+    const res = await fetch(`${CONTROL}/deployments`);
+    if (!res.ok) return false;
+    const { items } = (await res.json()) as { items: Array<{ replicas: number; readyReplicas: number }> };
+    return items.length > 0 && items.every((d) => d.readyReplicas === d.replicas);
+  } catch {
+    return false;
+  }
+}
+
+describe('chaos against the real local runtime (e2e)', () => {
+  let runtime: ChildProcess;
+  let dataDir: string;
+  let output = '';
+  const results: CliResult[] = [];
+  const chaos = async (args: string[]): Promise<CliResult> => {
+    const result = await runCli(['--target', 'local', '--seed', 'e2e', ...args], {});
+    results.push(result);
+    return result;
+  };
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'chaos-e2e-'));
+    // As root, embedded PostgreSQL runs as the `postgres` user, which must be able to enter the folder.
+    await chmod(dataDir, 0o755);
+    runtime = spawn(
+      process.execPath,
+      ['packages/local-runtime/src/cli.ts', 'up', '--foreground', '--no-prometheus', '--data-dir', dataDir],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    runtime.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+    runtime.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+    const deadline = Date.now() + 180_000;
+    while (!(await allReady())) {
+      if (runtime.exitCode !== null)
+        throw new Error(`the local runtime exited (${runtime.exitCode}):\n${output}`);
+      if (Date.now() > deadline) throw new Error(`the local runtime was not ready within 180 s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  });
+
+  afterAll(async () => {
+    for (const r of results) await cleanup(r);
+    if (runtime && runtime.exitCode === null) {
+      const exited = new Promise((r) => runtime.once('exit', r));
+      runtime.kill('SIGINT');
+      await exited;
+    }
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('pod-kill rounds under load pass, with MTTR measured from the runtime events', async () => {
+    const result = await chaos(['run', 'pod-kill', '--rounds', '3', '--interval', '2s', '--load-rate', '20']);
+    expect(result.err).toBe('');
+    expect(result.code === 0 ? 'exit 0' : `exit ${result.code}\n${result.out}\n${result.err}`).toBe('exit 0');
+    const report = await result.report();
+    expect(report.rounds.map((r) => r.outcome)).toEqual(['recovered', 'recovered', 'recovered']);
+    for (const r of report.rounds) {
+      const t = r.timeline!;
+      expect(t.replacements[0].uid).not.toBe(t.kills[0].uid);
+      expect(t.fullStrengthAt!).toBeGreaterThanOrEqual(t.replacements[0].readyAt!);
+    }
+    expect(report.load.total!.sent).toBeGreaterThan(0);
+    const metrics = await (await fetch(`${CONTROL}/metrics`)).text();
+    expect(metrics).toContain('chaos_kills_total{experiment="pod-kill"} 3');
+  });
+
+  it('a deliberately tiny MTTR SLO fails with exit 1 and says why', async () => {
+    const result = await chaos([
+      'run',
+      'pod-kill',
+      '--rounds',
+      '1',
+      '--mttr-slo',
+      '1ms',
+      '--load-rate',
+      '10',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.out).toMatch(/MTTR p95 \S+ exceeds the SLO of 1ms/);
+  });
+
+  it('pod-kill-all shows the outage and the recovery', async () => {
+    const result = await chaos(['run', 'pod-kill-all', '--load-rate', '10']);
+    const report = await result.report();
+    const [round] = report.rounds;
+    expect(round.outcome).toBe('recovered');
+    expect(round.figures!.noReadyMs).toBeDefined();
+    expect(round.figures!.fullStrengthMs!).toBeGreaterThanOrEqual(round.figures!.replacementReadyMs!);
+    expect(report.load.segments.some((s) => s.name.endsWith('outage') && !s.counted)).toBe(true);
+    expect(result.code === 0 ? 'exit 0' : `exit ${result.code}\n${result.out}\n${result.err}`).toBe('exit 0');
+  });
+
+  it('dependency-outage: orders still succeed and every confirmation is delivered afterwards', async () => {
+    const result = await chaos(['run', 'dependency-outage', '--load-rate', '5']);
+    expect(result.code === 0 ? 'exit 0' : `exit ${result.code}\n${result.out}\n${result.err}`).toBe('exit 0');
+    const report = await result.report();
+    const delivered = report.verdict.objectives.find((o) => o.name === 'every confirmation delivered');
+    expect(delivered?.passed).toBe(true);
+    expect(report.rounds[0].details?.ordersDuringOutage).toBeGreaterThan(0);
+    expect(result.code === 0 ? 'exit 0' : `exit ${result.code}\n${result.out}\n${result.err}`).toBe('exit 0');
+  });
+});
