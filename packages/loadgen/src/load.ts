@@ -1,0 +1,259 @@
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'undici';
+import { DEFAULT_PRODUCTS, fetchProducts, randomOrder } from './order-body.ts';
+import { summarise } from './percentiles.ts';
+import type { LatencySummary } from './percentiles.ts';
+import { localUrl } from './target.ts';
+
+export const MAX_RATE = 5_000;
+export const MAX_DURATION_MS = 3_600_000;
+
+export interface LoadOptions {
+  /** The order front, e.g. http://127.0.0.1:8080 (POSTs go to /orders), or a full URL with its path. */
+  readonly url: string;
+  /** Requests per second, sent on schedule whatever the responses do (open model). */
+  readonly rate: number;
+  /** Default 10 s. */
+  readonly durationMs?: number;
+  /** Stops after this many requests (default: rate × duration). */
+  readonly maxRequests?: number;
+  /** A fixed body, or one made per request; default: random orders of `products`. */
+  readonly body?: unknown | (() => unknown);
+  /** Product ids to order; default: GET /products of `productsUrl`, else p-001..p-010. */
+  readonly products?: readonly string[];
+  /** The inventory front (default: the url's host on port 8081). */
+  readonly productsUrl?: string;
+  /** Per request (default 5 s): slower counts as `timeout`. */
+  readonly timeoutMs?: number;
+  /** Requests in flight at most; a request due beyond it is dropped as `overload` (default max(64, 2 × rate)). */
+  readonly maxInFlight?: number;
+  readonly signal?: AbortSignal;
+  readonly random?: () => number;
+}
+
+export interface LoadSnapshot {
+  readonly sent: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly inFlight: number;
+  readonly elapsedMs: number;
+  /** Responses per second over the last second. */
+  readonly rps: number;
+  readonly p99: number;
+}
+
+export interface LoadReport {
+  /** Requests due on the schedule, including those dropped as `overload`. */
+  readonly sent: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  /** succeeded / sent (1 when nothing was sent). */
+  readonly successRatio: number;
+  /** Of the requests that got a response (any status). */
+  readonly latencyMs: LatencySummary;
+  /** `http_503`, `http_409`, `ECONNREFUSED`, `ECONNRESET`, `timeout`, `overload`, ... */
+  readonly errorsByKind: Record<string, number>;
+  readonly durationMs: number;
+  /** The target rate. */
+  readonly rate: number;
+  /** What was achieved: sent / scheduling time. */
+  readonly achievedRate: number;
+  readonly startedAt: string;
+  readonly endedAt: string;
+  readonly products: readonly string[];
+}
+
+export interface LoadHandle {
+  snapshot(): LoadSnapshot;
+  /** Stops scheduling; requests in flight finish (bounded by timeoutMs). */
+  stop(): void;
+  readonly done: Promise<LoadReport>;
+}
+
+function errorKind(error: unknown, timedOut: boolean): string {
+  if (timedOut) return 'timeout';
+  const code = (error as { code?: unknown }).code;
+  if (
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT'
+  )
+    return 'timeout';
+  if (code === 'UND_ERR_SOCKET') return 'ECONNRESET';
+  if (typeof code === 'string') return code;
+  return (error as Error).name || 'error';
+}
+
+function validate(options: LoadOptions): {
+  target: URL;
+  productsUrl: URL;
+  durationMs: number;
+  maxRequests: number;
+} {
+  const target = localUrl(options.url);
+  if (target.pathname === '/' || target.pathname === '') target.pathname = '/orders';
+  if (!Number.isFinite(options.rate) || options.rate <= 0 || options.rate > MAX_RATE) {
+    throw new RangeError(`rate must be between 1 and ${MAX_RATE} requests per second, got ${options.rate}`);
+  }
+  const durationMs = options.durationMs ?? 10_000;
+  if (!Number.isFinite(durationMs) || durationMs <= 0 || durationMs > MAX_DURATION_MS) {
+    throw new RangeError(
+      `duration must be more than 0 and at most ${MAX_DURATION_MS / 60_000} minutes, got ${durationMs} ms`,
+    );
+  }
+  const defaultProducts = new URL(target.origin);
+  if (defaultProducts.port === '8080') defaultProducts.port = '8081';
+  const productsUrl = localUrl(options.productsUrl ?? defaultProducts.href, 'productsUrl');
+  const maxRequests = options.maxRequests ?? Math.ceil((options.rate * durationMs) / 1000);
+  return { target, productsUrl, durationMs, maxRequests };
+}
+
+/**
+ * Sends orders at a fixed rate (open model: each on schedule, not waiting for earlier responses) over
+ * keep-alive connections, for `durationMs` or `maxRequests`, whichever comes first.
+ */
+export function startLoad(options: LoadOptions): LoadHandle {
+  const { target, productsUrl, durationMs, maxRequests } = validate(options);
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const maxInFlight = options.maxInFlight ?? Math.max(64, Math.ceil(options.rate * 2));
+  const random = options.random ?? Math.random;
+  const pool = new Pool(target.origin, { connections: Math.min(maxInFlight, 256), keepAliveTimeout: 30_000 });
+  const latencies: number[] = [];
+  const errorsByKind: Record<string, number> = {};
+  const recent: number[] = [];
+  let sent = 0;
+  let succeeded = 0;
+  let failed = 0;
+  let inFlight = 0;
+  let stopped = false;
+  let startedAt = performance.now();
+  let startedWall = Date.now();
+  let schedulingEnded = startedAt;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let products: readonly string[] = options.products ?? DEFAULT_PRODUCTS;
+  let wake: () => void = () => undefined;
+  const idle = () => inFlight === 0;
+
+  const fail = (kind: string) => {
+    failed += 1;
+    errorsByKind[kind] = (errorsByKind[kind] ?? 0) + 1;
+  };
+  const bodyFor = (): string => {
+    const body =
+      typeof options.body === 'function'
+        ? (options.body as () => unknown)()
+        : (options.body ?? randomOrder(products, random));
+    return typeof body === 'string' ? body : JSON.stringify(body);
+  };
+
+  const send = async () => {
+    sent += 1;
+    if (inFlight >= maxInFlight) {
+      fail('overload');
+      return;
+    }
+    inFlight += 1;
+    const began = performance.now();
+    const timeout = AbortSignal.timeout(timeoutMs);
+    try {
+      const response = await pool.request({
+        path: `${target.pathname}${target.search}`,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': randomUUID(),
+          'x-request-id': `loadgen-${randomUUID()}`,
+        },
+        body: bodyFor(),
+        signal: timeout,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      await response.body.dump();
+      const now = performance.now();
+      latencies.push(now - began);
+      recent.push(now);
+      if (response.statusCode >= 200 && response.statusCode < 300) succeeded += 1;
+      else fail(`http_${response.statusCode}`);
+    } catch (error) {
+      recent.push(performance.now());
+      fail(errorKind(error, timeout.aborted));
+    } finally {
+      inFlight -= 1;
+      if (idle()) wake();
+    }
+  };
+
+  const tick = () => {
+    if (stopped) return;
+    const now = performance.now();
+    const due = Math.min(maxRequests, Math.floor(((now - startedAt) * options.rate) / 1000) + 1);
+    while (sent < due) void send();
+    if (sent >= maxRequests || now - startedAt >= durationMs) {
+      finish();
+      return;
+    }
+    const next = startedAt + (sent * 1000) / options.rate;
+    timer = setTimeout(tick, Math.max(0, Math.min(next, startedAt + durationMs) - performance.now()));
+  };
+
+  let finish: () => void = () => undefined;
+  const done = (async (): Promise<LoadReport> => {
+    if (!options.products && options.body === undefined)
+      products = (await fetchProducts(productsUrl)) ?? DEFAULT_PRODUCTS;
+    const ended = new Promise<void>((resolve) => {
+      finish = () => {
+        if (!stopped) schedulingEnded = performance.now();
+        stopped = true;
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    options.signal?.addEventListener('abort', () => finish(), { once: true });
+    if (options.signal?.aborted || stopped) finish();
+    startedAt = performance.now();
+    startedWall = Date.now();
+    tick();
+    await ended;
+    if (!idle()) await new Promise<void>((resolve) => (wake = resolve));
+    await pool.close();
+    const endedAt = performance.now();
+    const schedulingMs = Math.max(1, schedulingEnded - startedAt);
+    return {
+      sent,
+      succeeded,
+      failed,
+      successRatio: sent === 0 ? 1 : succeeded / sent,
+      latencyMs: summarise(latencies),
+      errorsByKind: { ...errorsByKind },
+      durationMs: Math.round(endedAt - startedAt),
+      rate: options.rate,
+      achievedRate: Math.round((sent / schedulingMs) * 1000 * 10) / 10,
+      startedAt: new Date(startedWall).toISOString(),
+      endedAt: new Date(startedWall + (endedAt - startedAt)).toISOString(),
+      products,
+    };
+  })();
+
+  return {
+    snapshot() {
+      const now = performance.now();
+      while (recent.length > 0 && recent[0]! < now - 1000) recent.shift();
+      return {
+        sent,
+        succeeded,
+        failed,
+        inFlight,
+        elapsedMs: Math.round(now - startedAt),
+        rps: recent.length,
+        p99: summarise(latencies).p99,
+      };
+    },
+    stop() {
+      if (stopped) return;
+      finish();
+      stopped = true;
+    },
+    done,
+  };
+}

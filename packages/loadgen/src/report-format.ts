@@ -1,0 +1,27 @@
+import type { LoadReport, LoadSnapshot } from './load.ts';
+
+/** "60s", "2m", "1500ms", "1h" or plain seconds, in milliseconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) throw new RangeError(`not a duration: ${text} (use 60s, 2m, 1500ms)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's']!;
+  return Number(match[1]) * unit;
+}
+
+export function progressLine(s: LoadSnapshot): string {
+  return `sent ${s.sent}  ok ${s.succeeded}  failed ${s.failed}  in flight ${s.inFlight}  ${s.rps} rps  p99 ${s.p99} ms  ${(s.elapsedMs / 1000).toFixed(0)}s`;
+}
+
+export function summaryText(report: LoadReport): string {
+  const errors = Object.entries(report.errorsByKind)
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, count]) => `${kind} ${count}`)
+    .join(', ');
+  const l = report.latencyMs;
+  return [
+    `sent ${report.sent} orders in ${(report.durationMs / 1000).toFixed(1)}s (target ${report.rate}/s, achieved ${report.achievedRate}/s)`,
+    `ok ${report.succeeded}, failed ${report.failed}: success ratio ${(report.successRatio * 100).toFixed(2)}%`,
+    `latency ms: p50 ${l.p50}  p95 ${l.p95}  p99 ${l.p99}  max ${l.max}`,
+    `errors: ${errors || 'none'}`,
+  ].join('\n');
+}

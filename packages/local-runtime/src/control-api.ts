@@ -1,0 +1,248 @@
+import http from 'node:http';
+import type { DeploymentStatus } from './deployment-controller.ts';
+import type { EventLog, RuntimeEvent } from './event-log.ts';
+import type { ReplicaPhase } from './replica.ts';
+
+/** A replica as GET /replicas shows it (README contract). */
+export interface ReplicaView {
+  readonly name: string;
+  readonly service: string;
+  readonly uid: string;
+  readonly pid: number | null;
+  readonly port: number | null;
+  readonly phase: ReplicaPhase;
+  readonly ready: boolean;
+  readonly restarts: number;
+  readonly startedAt: string | null;
+  readonly readyAt: string | null;
+}
+
+/** What the runtime is doing and where (GET /status; `up` waits on it). */
+export interface RuntimeInfo {
+  readonly pid: number;
+  readonly state: 'starting' | 'running' | 'stopping';
+  readonly fronts: Readonly<Record<string, string>>;
+  readonly controlUrl: string;
+  readonly prometheusUrl: string | null;
+  readonly databaseUrl: string | null;
+}
+
+/** What the control API acts on. */
+export interface ControlTarget {
+  readonly events: EventLog;
+  replicas(): ReplicaView[];
+  deployments(): DeploymentStatus[];
+  /** false when no such replica runs. */
+  kill(name: string, signal: 'SIGKILL' | 'SIGTERM'): boolean;
+  /** false when no such Deployment exists. */
+  restart(name: string): boolean;
+  metrics(): Promise<string>;
+  info(): RuntimeInfo;
+}
+
+const MAX_JSON_BYTES = 16 * 1024;
+const MAX_CHAOS_BYTES = 256 * 1024;
+const SAMPLE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})?[ \t]+[^ \t]+([ \t]+-?\d+)?$/;
+const HEARTBEAT_MS = 15_000;
+
+class HttpProblem extends Error {
+  readonly status: number;
+  constructor(status: number, detail: string) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+};
+
+function send(response: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
+  response.end(text);
+}
+
+function sendProblem(response: http.ServerResponse, status: number, detail: string): void {
+  const text = JSON.stringify({ type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail });
+  response.writeHead(status, {
+    'content-type': 'application/problem+json',
+    'content-length': Buffer.byteLength(text),
+  });
+  response.end(text);
+}
+
+async function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > limit) throw new HttpProblem(413, `the body must not exceed ${limit} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new HttpProblem(413, `the body must not exceed ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function readJson(request: http.IncomingMessage): Promise<Record<string, unknown>> {
+  const body = await readBody(request, MAX_JSON_BYTES);
+  if (body.length === 0) return {};
+  if (!/^application\/(.+\+)?json\b/.test(request.headers['content-type'] ?? '')) {
+    throw new HttpProblem(415, 'send the body as application/json');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpProblem(400, 'the body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new HttpProblem(400, 'the body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** Checks a Prometheus text exposition: comments and samples only, no kube_* names (they are the runtime's). */
+export function validateExposition(text: string): string {
+  const lines = text.split('\n');
+  for (const [index, line] of lines.entries()) {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    if (!SAMPLE.test(trimmed))
+      throw new HttpProblem(400, `line ${index + 1} is not a Prometheus sample: ${trimmed.slice(0, 80)}`);
+    if (trimmed.startsWith('kube_'))
+      throw new HttpProblem(400, `line ${index + 1}: kube_* metrics belong to the runtime`);
+  }
+  return text.endsWith('\n') || text === '' ? text : `${text}\n`;
+}
+
+function decodeName(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpProblem(400, 'the name is not valid URL encoding');
+  }
+}
+
+/**
+ * The control API (README contract): replicas, deployments, kill, restart, events (SSE with replay),
+ * metrics (kube-state-metrics names plus the chaos figures stored with PUT /chaos/metrics).
+ */
+export function createControlApi(target: ControlTarget): { server: http.Server; closeStreams: () => void } {
+  let chaosMetrics = '';
+  const streams = new Set<http.ServerResponse>();
+
+  const streamEvents = (request: http.IncomingMessage, response: http.ServerResponse, url: URL): void => {
+    const from =
+      request.headers['last-event-id'] ?? url.searchParams.get('after') ?? String(target.events.lastSeq);
+    const after = Number(from);
+    if (!Number.isInteger(after) || after < 0)
+      throw new HttpProblem(400, 'Last-Event-ID / after must be a sequence number');
+    response.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    const write = (event: RuntimeEvent) =>
+      response.write(`id: ${event.seq}\ndata: ${JSON.stringify(event)}\n\n`);
+    response.write('retry: 1000\n\n');
+    for (const event of target.events.after(after)) write(event);
+    const unsubscribe = target.events.subscribe(write);
+    const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    streams.add(response);
+    response.on('close', () => {
+      unsubscribe();
+      clearInterval(heartbeat);
+      streams.delete(response);
+    });
+  };
+
+  const route = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
+    const url = new URL(request.url ?? '/', 'http://control');
+    const method = request.method ?? 'GET';
+    const parts = url.pathname.split('/').filter(Boolean);
+    const allow = (...methods: string[]) => {
+      if (!methods.includes(method)) {
+        response.setHeader('allow', methods.join(', '));
+        throw new HttpProblem(405, `${method} is not allowed on ${url.pathname}`);
+      }
+    };
+    if (url.pathname === '/replicas') {
+      allow('GET');
+      send(response, 200, { items: target.replicas() });
+    } else if (url.pathname === '/deployments') {
+      allow('GET');
+      send(response, 200, { items: target.deployments() });
+    } else if (parts[0] === 'replicas' && parts.length === 3 && parts[2] === 'kill') {
+      allow('POST');
+      const body = await readJson(request);
+      const signal = body['signal'] ?? 'SIGKILL';
+      if (signal !== 'SIGKILL' && signal !== 'SIGTERM')
+        throw new HttpProblem(400, 'signal must be "SIGKILL" or "SIGTERM"');
+      const name = decodeName(parts[1]!);
+      if (!target.kill(name, signal)) throw new HttpProblem(404, `no running replica named ${name}`);
+      send(response, 202, { replica: name, signal });
+    } else if (parts[0] === 'deployments' && parts.length === 3 && parts[2] === 'restart') {
+      allow('POST');
+      const name = decodeName(parts[1]!);
+      if (!target.restart(name)) throw new HttpProblem(404, `no Deployment named ${name}`);
+      send(response, 202, { deployment: name });
+    } else if (url.pathname === '/events') {
+      allow('GET');
+      streamEvents(request, response, url);
+    } else if (url.pathname === '/metrics') {
+      allow('GET');
+      const text = (await target.metrics()) + chaosMetrics;
+      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      response.end(text);
+    } else if (url.pathname === '/chaos/metrics') {
+      allow('PUT', 'GET');
+      if (method === 'GET') {
+        response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+        response.end(chaosMetrics);
+        return;
+      }
+      if (!/^(text\/plain|application\/openmetrics-text)\b/.test(request.headers['content-type'] ?? '')) {
+        throw new HttpProblem(415, 'send the Prometheus text format as text/plain');
+      }
+      const body = await readBody(request, MAX_CHAOS_BYTES);
+      const text = new TextDecoder('utf-8', { fatal: true });
+      let decoded: string;
+      try {
+        decoded = text.decode(body);
+      } catch {
+        throw new HttpProblem(400, 'the body is not UTF-8 text');
+      }
+      chaosMetrics = validateExposition(decoded);
+      response.writeHead(204).end();
+    } else if (url.pathname === '/status') {
+      allow('GET');
+      send(response, 200, target.info());
+    } else {
+      throw new HttpProblem(404, `no route ${method} ${url.pathname}`);
+    }
+  };
+
+  const server = http.createServer((request, response) => {
+    route(request, response).catch((error: unknown) => {
+      if (response.headersSent) {
+        response.destroy();
+        return;
+      }
+      if (error instanceof HttpProblem) sendProblem(response, error.status, error.message);
+      else sendProblem(response, 500, error instanceof Error ? error.message : String(error));
+    });
+  });
+  const closeStreams = () => {
+    for (const stream of streams) stream.end();
+  };
+  return { server, closeStreams };
+}

