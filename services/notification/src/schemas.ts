@@ -15,7 +15,10 @@ export const createNotificationSchema = z.strictObject({
   orderId: orderIdSchema,
   kind: z.enum(NOTIFICATION_KINDS, { error: `expected one of ${NOTIFICATION_KINDS.join(', ')}` }),
   channel: z.enum(NOTIFICATION_CHANNELS, { error: `expected one of ${NOTIFICATION_CHANNELS.join(', ')}` }),
-  recipient: z.email({ error: 'expected an email address' }).max(254, 'expected at most 254 characters'),
+  // WHATWG's address syntax (as <input type=email>): accepts every address the order service accepts.
+  recipient: z
+    .email({ pattern: z.regexes.html5Email, error: 'expected an email address' })
+    .max(254, 'expected at most 254 characters'),
   payload: z.record(z.string(), z.unknown(), { error: 'expected an object' }).optional(),
 });
 

@@ -64,6 +64,14 @@ describe('sending', () => {
     expect(read.body).toEqual(res.body);
   });
 
+  it('accepts every address the order service accepts, such as a@b.c', async () => {
+    const res = await request(service.app)
+      .post('/notifications')
+      .send(body(orderId(), { recipient: 'a@b.c' }))
+      .expect(201);
+    expect(res.body.recipient).toBe('a@b.c');
+  });
+
   it('answers the same order and kind again with 200 and the existing record, sending nothing', async () => {
     const id = orderId();
     const first = await request(service.app).post('/notifications').send(body(id)).expect(201);
