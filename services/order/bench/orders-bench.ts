@@ -1,0 +1,167 @@
+// POST /orders throughput and latency through the whole platform: embedded PostgreSQL and one replica of
+// each service as real processes, driven by autocannon at fixed concurrency; beside it a bare Express 5
+// POST handler on the same machine. Prints figures; never fails on timing.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { startEmbeddedPostgres } from '@self-healing-shop/service-kit/embedded-postgres';
+
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const PRODUCTS = Array.from({ length: 12 }, (_, i) => `p-${String(i + 1).padStart(3, '0')}`);
+const children: ChildProcess[] = [];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function start(name: string, script: string, env: Record<string, string>): Promise<string> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(root, script)], {
+    env: {
+      ...process.env,
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      POD_NAME: `${name}-bench`,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}${name === 'bare' ? '/' : '/ready'}`);
+      if (name === 'bare' || res.ok) return url;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${name} not ready within 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+interface Figures {
+  /** Successful (2xx) answers per second: confirmed orders for the platform. */
+  readonly okPerS: number;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly ok: number;
+  readonly other: number;
+  readonly errors: number;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted.length === 0
+    ? Number.NaN
+    : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN);
+}
+
+async function drive(url: string, durationS: number): Promise<Figures> {
+  const latencies: number[] = [];
+  let done: (result: autocannon.Result) => void = () => undefined;
+  let failed: (error: unknown) => void = () => undefined;
+  const finished = new Promise<autocannon.Result>((resolve, reject) => {
+    done = resolve;
+    failed = reject;
+  });
+  const instance = autocannon(
+    {
+      url,
+      connections: CONNECTIONS,
+      duration: durationS,
+      requests: [
+        {
+          method: 'POST',
+          path: '/orders',
+          setupRequest: (req) => ({
+            ...req,
+            headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+            body: JSON.stringify({
+              customer: { email: 'bench@example.com' },
+              items: [{ productId: PRODUCTS[Math.floor(Math.random() * PRODUCTS.length)], quantity: 1 }],
+            }),
+          }),
+        },
+      ],
+    },
+    (error, result) => (error ? failed(error) : done(result)),
+  );
+  instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
+  const result = await finished;
+  latencies.sort((a, b) => a - b);
+  return {
+    okPerS: result['2xx'] / durationS,
+    rps: result.requests.total / durationS,
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    ok: result['2xx'],
+    other: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+const ms = (v: number) => `${v.toFixed(1).padStart(6)} ms`;
+const line = (name: string, f: Figures) =>
+  `${name.padEnd(22)} 2xx ${f.okPerS.toFixed(0).padStart(6)}/s (all answers ${f.rps.toFixed(0)}/s)   ` +
+  `p50 ${ms(f.p50)}   p95 ${ms(f.p95)}   p99 ${ms(f.p99)}   2xx ${f.ok}  other ${f.other}  errors ${f.errors}`;
+
+const pg = await startEmbeddedPostgres();
+try {
+  const db = { DATABASE_URL: pg.url };
+  const [inventory, notification] = await Promise.all([
+    start('inventory', 'services/inventory/src/main.ts', db),
+    start('notification', 'services/notification/src/main.ts', db),
+  ]);
+  const order = await start('order', 'services/order/src/main.ts', {
+    ...db,
+    INVENTORY_URL: inventory,
+    NOTIFICATION_URL: notification,
+  });
+  const bare = await start('bare', 'services/order/bench/bare-express.ts', {});
+
+  console.log(
+    `POST /orders, ${CONNECTIONS} connections, ${DURATION_S} s each (warm-up 3 s), unique Idempotency-Key per request`,
+  );
+  await drive(order, 3);
+  const orders = await drive(order, DURATION_S);
+  await drive(bare, 2);
+  const baseline = await drive(bare, DURATION_S);
+  console.log(line('order (whole platform)', orders));
+  console.log(line('bare Express 5 POST', baseline));
+  console.log(
+    `order / bare: ${((orders.okPerS / baseline.okPerS) * 100).toFixed(1)} % of the throughput, p99 ${(orders.p99 / baseline.p99).toFixed(1)}x`,
+  );
+  const outbox = await fetch(`${order}/metrics`).then((r) => r.text());
+  console.log(
+    outbox
+      .split('\n')
+      .filter((l) => /^(outbox_pending|orders_total)/.test(l))
+      .join('\n'),
+  );
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(
+    children.map((c) =>
+      c.exitCode === null ? new Promise((resolve) => c.once('exit', resolve)) : undefined,
+    ),
+  );
+  await pg.stop();
+}

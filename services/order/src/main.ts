@@ -1,0 +1,86 @@
+// Entry point: reads the environment, connects, migrates, listens and handles signals (through the kit).
+import { createHttpClient, type HttpClientOptions } from '@self-healing-shop/resilience';
+import { launchService } from '@self-healing-shop/service-kit';
+import { createApp } from './app.ts';
+import { orderConfigShape } from './config.ts';
+import { createInventoryClient } from './inventory-client.ts';
+import { migrateOrders } from './migrations.ts';
+import { createNotificationClient } from './notification-client.ts';
+
+await launchService({
+  service: 'order',
+  configShape: orderConfigShape,
+  migrate: (pool, { logger }) => migrateOrders(pool, logger),
+  build: ({ config, pool, logger, registry, health, faults }) => {
+    const breaker: HttpClientOptions['circuitBreaker'] = {
+      failureDetector: { kind: 'count', size: 20, failureRatePercent: 50, minimumCalls: 10 },
+      coolDownMs: config.CIRCUIT_COOL_DOWN_MS,
+    };
+    const inventory = createInventoryClient(
+      createHttpClient(
+        {
+          dependency: 'inventory',
+          baseURL: config.INVENTORY_URL,
+          timeoutMs: config.INVENTORY_TIMEOUT_MS,
+          deadlineMs: config.INVENTORY_DEADLINE_MS,
+          // Safe: the reservation is idempotent on the order id and sent with an Idempotency-Key.
+          retry: { maxAttempts: config.INVENTORY_MAX_ATTEMPTS, initialDelayMs: 50, maxDelayMs: 500 },
+          circuitBreaker: breaker,
+          bulkhead: {
+            maxConcurrent: config.INVENTORY_MAX_CONCURRENT,
+            maxQueue: config.INVENTORY_MAX_CONCURRENT * 4,
+          },
+        },
+        { registry, logger },
+      ),
+    );
+    const notification = createNotificationClient(
+      createHttpClient(
+        {
+          dependency: 'notification',
+          baseURL: config.NOTIFICATION_URL,
+          timeoutMs: config.NOTIFICATION_TIMEOUT_MS,
+          deadlineMs: config.NOTIFICATION_TIMEOUT_MS * 2,
+          // The outbox retries with its own backoff; one quick retry covers a reset keep-alive socket.
+          retry: { maxAttempts: 2, initialDelayMs: 50, maxDelayMs: 200 },
+          circuitBreaker: breaker,
+          bulkhead: {
+            maxConcurrent: config.NOTIFICATION_MAX_CONCURRENT,
+            maxQueue: config.NOTIFICATION_MAX_CONCURRENT * 4,
+          },
+        },
+        { registry, logger },
+      ),
+    );
+    const order = createApp({
+      pool,
+      logger,
+      registry,
+      health,
+      faults,
+      inventory,
+      notification,
+      options: {
+        inlineConfirmationBudgetMs: config.INLINE_CONFIRMATION_BUDGET_MS,
+        dispatcher: {
+          pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+          batchSize: config.OUTBOX_BATCH_SIZE,
+          leaseMs: config.OUTBOX_LEASE_MS,
+          initialBackoffMs: config.OUTBOX_INITIAL_BACKOFF_MS,
+          maxBackoffMs: config.OUTBOX_MAX_BACKOFF_MS,
+        },
+        sweeper: { pendingTimeoutMs: config.PENDING_ORDER_TIMEOUT_MS, intervalMs: config.SWEEP_INTERVAL_MS },
+      },
+    });
+    order.startWorkers();
+    return {
+      app: order.app,
+      // Closed after the server drained, before the kit closes the pool.
+      onClose: [
+        { name: 'outbox dispatcher and sweeper', close: () => order.stopWorkers() },
+        { name: 'inventory client', close: () => inventory.dispose() },
+        { name: 'notification client', close: () => notification.dispose() },
+      ],
+    };
+  },
+});
