@@ -276,7 +276,7 @@ export async function runExperiment(options: RunOptions, deps: RunDeps): Promise
   const counted = mergeReports(segments.filter((s) => s.counted).map((s) => s.report));
   const afterRecoveryOnly = experiment.objectives.successAfterRecoveryOnly;
   const countedScope = afterRecoveryOnly
-    ? 'orders outside the outage windows (kill → full strength)'
+    ? 'orders outside the outage windows (kill → orders succeed again)'
     : 'all orders during the experiment';
   const bound = experiment.objectives.latencyP95Max;
   for (const segment of segments.filter((s) => / fault$/.test(s.name))) {

@@ -44,6 +44,11 @@ describe('chaos run against the local runtime (control API test double)', () => 
 
   it('streams replica events from the SSE stream and resumes it with Last-Event-ID', async () => {
     const target = new LocalTarget({ controlUrl: runtime.url, faultToken: 'local-chaos-token' });
+    // Subscribe once every replica has started, so the only events are the kill's.
+    const settle = Date.now() + 3000;
+    while (!(await target.listWorkloads()).every((w) => w.ready === w.desired) && Date.now() < settle) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const seen: TargetEvent[] = [];
     const sub = await target.subscribe((e) => seen.push(e));
     const [victim] = await target.listReplicas();

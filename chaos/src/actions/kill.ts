@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { formatDuration } from '../duration.ts';
 import { RecoveryTracker } from '../recovery.ts';
 import { figuresOf, type RoundResult } from '../report/report.ts';
 import { mayKill, mayKillAll } from '../safety.ts';
 import type { Replica, WorkloadStatus } from '../target.ts';
-import type { ActionContext } from './context.ts';
+import { pause, type ActionContext } from './context.ts';
 
 interface Plan {
   workload: string;
@@ -135,6 +136,23 @@ export async function killRound(ctx: ActionContext, round: number): Promise<Roun
     const recovered = await tracker.wait(ctx.settings.recoveryTimeoutMs, ctx.signal);
     const timeline = tracker.timeline;
     const figures = figuresOf(timeline);
+    if (recovered && outageSegment) {
+      // Full strength is not yet service: callers' circuit breakers still cool down. The outage lasts
+      // until an order succeeds again; that moment is a figure of its own.
+      const killedAt = timeline.kills[0]?.sentAt ?? startedAt;
+      const restoredAt = await waitForOrders(ctx, killedAt + ctx.settings.recoveryTimeoutMs);
+      if (restoredAt !== undefined) {
+        figures.serviceRestoredMs = restoredAt - killedAt;
+        ctx.log(
+          'service-restored',
+          `round ${round}: orders succeed again ${formatDuration(restoredAt - killedAt)} after the kill`,
+          {
+            round,
+            serviceRestoredMs: restoredAt - killedAt,
+          },
+        );
+      }
+    }
     if (recovered) {
       ctx.log(
         'recovered',
@@ -174,4 +192,28 @@ export async function killRound(ctx: ActionContext, round: number): Promise<Roun
     stopListening();
     if (outageSegment) ctx.load.begin(`round ${round} after recovery`, true);
   }
+}
+
+/** Places probe orders until one succeeds; returns when it did, or undefined at the deadline or on abort. */
+async function waitForOrders(ctx: ActionContext, deadline: number): Promise<number | undefined> {
+  const url = new URL('/orders', ctx.settings.url);
+  while (ctx.now() < deadline && !ctx.signal.aborted) {
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+        body: JSON.stringify({
+          customer: { email: 'chaos-probe@example.com' },
+          items: [{ productId: 'p-001', quantity: 1 }],
+        }),
+        signal: AbortSignal.timeout(2_000),
+      });
+      await res.arrayBuffer();
+      if (res.ok) return ctx.now();
+    } catch {
+      // Not yet: connection refused or timed out while the service comes back.
+    }
+    await pause(100, ctx.signal);
+  }
+  return undefined;
 }

@@ -36,6 +36,8 @@ export interface RoundResult {
     replacementReadyMs?: number;
     fullStrengthMs?: number;
     noReadyMs?: number;
+    /** Outage experiments: the first order that succeeded again after full strength (end-to-end recovery). */
+    serviceRestoredMs?: number;
   };
   details?: Record<string, unknown>;
 }

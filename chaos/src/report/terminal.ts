@@ -18,10 +18,21 @@ export function renderSummary(report: ChaosReport): string {
   const out: string[] = [];
   out.push(`experiment ${report.experiment.name}  seed ${report.seed}  target ${report.target.description}`);
   if (report.rounds.length > 0) {
+    const restored = report.experiment.outage;
     out.push(
       '',
       table(
-        ['round', 'workload', 'killed', 'outcome', 'gone', 'new pod', 'new ready', 'full strength'],
+        [
+          'round',
+          'workload',
+          'killed',
+          'outcome',
+          'gone',
+          'new pod',
+          'new ready',
+          'full strength',
+          ...(restored ? ['orders ok again'] : []),
+        ],
         report.rounds.map((r) => [
           String(r.round),
           r.workload ?? '-',
@@ -31,6 +42,7 @@ export function renderSummary(report: ChaosReport): string {
           ms(r.figures?.replacementCreatedMs),
           ms(r.figures?.replacementReadyMs),
           ms(r.figures?.fullStrengthMs),
+          ...(restored ? [ms(r.figures?.serviceRestoredMs)] : []),
         ]),
       ),
     );

@@ -22,6 +22,12 @@ export interface HttpClientOptions extends DependencyPolicyOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Sockets per host of the keep-alive agent; default 64. */
   readonly maxSockets?: number;
+  /**
+   * Active half-open probing: when the circuit turns half-open, `GET path` goes through the policy
+   * every `intervalMs` (default 200) until the circuit closes or opens again. Without it a client that
+   * gets no traffic stays half-open (and its service degraded) until a real call arrives.
+   */
+  readonly halfOpenProbe?: { readonly path: string; readonly intervalMs?: number };
   /** Further axios settings; the client owns baseURL, agents, timeout, signal and validateStatus. */
   readonly axios?: Omit<
     CreateAxiosDefaults,
@@ -174,6 +180,25 @@ export function createHttpClient(options: HttpClientOptions, deps: DependencyPol
     );
   };
 
+  let disposed = false;
+  let probing = false;
+  const probe = options.halfOpenProbe;
+  const probeSubscription = probe
+    ? policy.onCircuitStateChange(({ to }) => {
+        if (to !== 'half-open' || probing) return;
+        probing = true;
+        void (async () => {
+          while (!disposed && policy.circuitState === 'half-open') {
+            // Its outcome is what the breaker counts; a rejection only means the probe slots are taken.
+            await request({ method: 'GET', url: probe.path }).catch(() => undefined);
+            if (policy.circuitState !== 'half-open') break;
+            await new Promise((resolve) => setTimeout(resolve, probe.intervalMs ?? 200).unref());
+          }
+          probing = false;
+        })();
+      })
+    : undefined;
+
   return {
     dependency,
     policy,
@@ -188,6 +213,8 @@ export function createHttpClient(options: HttpClientOptions, deps: DependencyPol
     patch: (url, body, opts) => request({ ...opts, method: 'PATCH', url, body }),
     healthCheck: () => policy.healthCheck(),
     dispose() {
+      disposed = true;
+      probeSubscription?.dispose();
       policy.dispose();
       httpAgent.destroy();
       httpsAgent.destroy();

@@ -277,6 +277,45 @@ describe('resilient HTTP client', () => {
     });
   });
 
+  it('probes a half-open circuit by itself and closes it without any caller traffic', async () => {
+    const clock = createManualClock();
+    const { client: c } = client(
+      {
+        retry: false,
+        circuitBreaker: { failureDetector: { kind: 'consecutive', failures: 3 }, coolDownMs: 1000 },
+        halfOpenProbe: { path: '/ok', intervalMs: 1 },
+      },
+      clock,
+    );
+    for (let i = 0; i < 3; i++) await c.get('/unavailable').catch(() => undefined);
+    expect(c.circuitState).toBe('open');
+    expect(hits('/ok')).toBe(0);
+    clock.advance(1000);
+    await waitFor(() => c.circuitState === 'closed');
+    // The default half-open policy closes after 3 successful probes.
+    expect(hits('/ok')).toBe(3);
+  });
+
+  it('stops probing when a probe fails and the circuit opens again', async () => {
+    const clock = createManualClock();
+    const { client: c } = client(
+      {
+        retry: false,
+        circuitBreaker: { failureDetector: { kind: 'consecutive', failures: 3 }, coolDownMs: 1000 },
+        halfOpenProbe: { path: '/unavailable', intervalMs: 1 },
+      },
+      clock,
+    );
+    for (let i = 0; i < 3; i++) await c.get('/unavailable').catch(() => undefined);
+    clock.advance(1000);
+    await waitFor(() => hits('/unavailable') > 3 && c.circuitState === 'open');
+    const probes = hits('/unavailable') - 3;
+    // 5 probe slots, 3 successes needed: the third failed probe makes closing impossible.
+    expect(probes).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(hits('/unavailable') - 3).toBe(probes);
+  });
+
   it('opens its circuit on repeated 5xx and then rejects without sending', async () => {
     const { client: c } = client({
       retry: false,

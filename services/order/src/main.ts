@@ -26,6 +26,7 @@ await launchService({
           // Safe: the reservation is idempotent on the order id and sent with an Idempotency-Key.
           retry: { maxAttempts: config.INVENTORY_MAX_ATTEMPTS, initialDelayMs: 50, maxDelayMs: 500 },
           circuitBreaker: breaker,
+          halfOpenProbe: { path: '/ready' },
           bulkhead: {
             maxConcurrent: config.INVENTORY_MAX_CONCURRENT,
             maxQueue: config.INVENTORY_MAX_CONCURRENT * 4,
@@ -44,6 +45,7 @@ await launchService({
           // The outbox retries with its own backoff; one quick retry covers a reset keep-alive socket.
           retry: { maxAttempts: 2, initialDelayMs: 50, maxDelayMs: 200 },
           circuitBreaker: breaker,
+          halfOpenProbe: { path: '/ready' },
           bulkhead: {
             maxConcurrent: config.NOTIFICATION_MAX_CONCURRENT,
             maxQueue: config.NOTIFICATION_MAX_CONCURRENT * 4,

@@ -149,10 +149,26 @@ export async function startOrder(dbUrl: string, options: OrderReplicaOptions): P
   const policy = options.policy ?? TEST_POLICY;
   const deps = { registry, logger, ...(options.clock ? { clock: options.clock } : {}) };
   const inventory = createInventoryClient(
-    createHttpClient({ ...policy, dependency: 'inventory', baseURL: options.inventoryUrl }, deps),
+    createHttpClient(
+      {
+        ...policy,
+        dependency: 'inventory',
+        baseURL: options.inventoryUrl,
+        halfOpenProbe: { path: '/ready', intervalMs: 50 },
+      },
+      deps,
+    ),
   );
   const notification = createNotificationClient(
-    createHttpClient({ ...policy, dependency: 'notification', baseURL: options.notificationUrl }, deps),
+    createHttpClient(
+      {
+        ...policy,
+        dependency: 'notification',
+        baseURL: options.notificationUrl,
+        halfOpenProbe: { path: '/ready', intervalMs: 50 },
+      },
+      deps,
+    ),
   );
   const order = createApp({
     pool,
