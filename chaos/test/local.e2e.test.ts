@@ -1,11 +1,11 @@
 /**
  * End to end against the real local runtime (packages/local-runtime) and the real services and load
  * generator: `node packages/local-runtime/src/cli.ts up --foreground` in a temporary data folder.
- * The runtime uses the README's fixed ports (control API 127.0.0.1:7070, order front :8080,
- * notification :8082, PostgreSQL :5433), so nothing else may hold them while this runs.
+ * The runtime gets free ports of its own, so a platform started with `make up` may keep running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
@@ -14,7 +14,33 @@ import { cleanup, runCli, type CliResult } from './support/run-cli.ts';
 jest.setTimeout(240_000);
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CONTROL = 'http://127.0.0.1:7070';
+
+/** `count` consecutive ports that are free now (the front ports are order, inventory, notification). */
+async function freePorts(count: number): Promise<number> {
+  const bind = (port: number) =>
+    new Promise<boolean>((done) => {
+      const server = createServer();
+      server.once('error', () => done(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+    });
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) ok = await bind(base + i);
+    if (ok) return base;
+  }
+}
+
+const [controlPort, frontPort, postgresPort] = [await freePorts(1), await freePorts(3), await freePorts(1)];
+const CONTROL = `http://127.0.0.1:${controlPort}`;
+const PORT_ARGS = [
+  '--runtime-url',
+  CONTROL,
+  '--url',
+  `http://127.0.0.1:${frontPort}`,
+  '--notification-url',
+  `http://127.0.0.1:${frontPort + 2}`,
+];
 
 async function allReady(): Promise<boolean> {
   try {
@@ -33,7 +59,7 @@ describe('chaos against the real local runtime (e2e)', () => {
   let output = '';
   const results: CliResult[] = [];
   const chaos = async (args: string[]): Promise<CliResult> => {
-    const result = await runCli(['--target', 'local', '--seed', 'e2e', ...args], {});
+    const result = await runCli(['--target', 'local', '--seed', 'e2e', ...PORT_ARGS, ...args], {});
     results.push(result);
     return result;
   };
@@ -44,7 +70,20 @@ describe('chaos against the real local runtime (e2e)', () => {
     await chmod(dataDir, 0o755);
     runtime = spawn(
       process.execPath,
-      ['packages/local-runtime/src/cli.ts', 'up', '--foreground', '--no-prometheus', '--data-dir', dataDir],
+      [
+        'packages/local-runtime/src/cli.ts',
+        'up',
+        '--foreground',
+        '--no-prometheus',
+        '--data-dir',
+        dataDir,
+        '--control-port',
+        String(controlPort),
+        '--front-port',
+        String(frontPort),
+        '--postgres-port',
+        String(postgresPort),
+      ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     runtime.stdout?.on('data', (c: Buffer) => (output += c.toString()));
