@@ -9,6 +9,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import {
+  dashboardFiles,
+  dashboardQueries,
+  loadDashboard,
+  loadRules,
+  metricNames,
+} from '../../monitoring/test/promql.ts';
 import { cleanup, runCli, type CliResult } from './support/run-cli.ts';
 
 jest.setTimeout(240_000);
@@ -121,6 +128,37 @@ describe('chaos against the real local runtime (e2e)', () => {
     expect(report.load.total!.sent).toBeGreaterThan(0);
     const metrics = await (await fetch(`${CONTROL}/metrics`)).text();
     expect(metrics).toContain('chaos_kills_total{experiment="pod-kill"} 3');
+
+    // The dashboards and alert rules read only what the running platform exports: every replica's
+    // /metrics plus the runtime's (kube-state-metrics names and the chaos figures just stored).
+    const { items } = (await (await fetch(`${CONTROL}/replicas`)).json()) as { items: { port: number }[] };
+    const scrapes = await Promise.all([
+      metrics,
+      ...items.map(async (r) => (await fetch(`http://127.0.0.1:${r.port}/metrics`)).text()),
+    ]);
+    const exported = new Set<string>();
+    for (const text of scrapes) {
+      for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+        exported.add(name);
+        if (type === 'histogram')
+          for (const suffix of ['_bucket', '_sum', '_count']) exported.add(name + suffix);
+      }
+    }
+    const rules = loadRules().groups.flatMap((g) => g.rules);
+    const recorded = new Set(rules.flatMap((r) => (r.record ? [r.record] : [])));
+    const queries = [
+      ...rules.map((r) => ({ where: `rule ${r.record ?? r.alert}`, expr: r.expr })),
+      ...dashboardFiles.flatMap((file) =>
+        dashboardQueries(loadDashboard(file)).map((q) => ({ ...q, where: `${file} ${q.where}` })),
+      ),
+    ];
+    expect(queries.length).toBeGreaterThan(20);
+    const missing = queries.flatMap((q) =>
+      metricNames(q.expr)
+        .filter((name) => !exported.has(name) && !recorded.has(name))
+        .map((name) => `${q.where}: ${name}`),
+    );
+    expect(missing).toEqual([]);
   });
 
   it('a deliberately tiny MTTR SLO fails with exit 1 and says why', async () => {
