@@ -334,7 +334,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       cleanups.push(() => prom.stop());
     }
 
-    const baseEnv: Record<string, string> = {};
+    // Replicas share Node's on-disk compile cache: a replacement starts (and heals) about a second sooner.
+    const baseEnv: Record<string, string> = { NODE_COMPILE_CACHE: path.join(dataDir, 'node-compile-cache') };
     for (const name of INHERITED_ENV) if (process.env[name] !== undefined) baseEnv[name] = process.env[name]!;
     const token =
       options.faultInjectionToken ?? process.env['FAULT_INJECTION_TOKEN'] ?? DEFAULT_FAULT_INJECTION_TOKEN;
