@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { access, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -95,6 +95,23 @@ async function createDatabase(
 }
 
 /**
+ * As root the server runs as `postgres`, which must be able to enter every folder above its data;
+ * otherwise initdb fails with a bare "Permission denied". Say which folder and what to do instead.
+ */
+export async function assertReachableByOthers(dir: string): Promise<void> {
+  for (let current = dir; ; current = path.dirname(current)) {
+    const info = await stat(current).catch(() => undefined);
+    if (info && (info.mode & 0o001) === 0) {
+      throw new Error(
+        `PostgreSQL runs as the postgres user, which cannot enter ${current} (mode ${(info.mode & 0o777).toString(8)}): ` +
+          `run \`chmod o+x ${current}\`, or start with --data-dir under /tmp`,
+      );
+    }
+    if (path.dirname(current) === current) return;
+  }
+}
+
+/**
  * Starts the embedded PostgreSQL on 127.0.0.1:<port> with its data under `dataDir` (initialised on the
  * first run, kept afterwards). As root the server runs as the `postgres` user, which owns the folder.
  */
@@ -103,6 +120,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
   const dataDir = path.resolve(options.dataDir);
   const asRoot = process.getuid?.() === 0;
   const ids = asRoot ? await postgresUser(options.logger) : undefined;
+  if (ids) await assertReachableByOthers(path.dirname(dataDir));
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   if (ids) await chown(dataDir, ids.uid, ids.gid);
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import { freePort } from '../src/ports.ts';
-import { startPostgres } from '../src/postgres.ts';
+import { assertReachableByOthers, startPostgres } from '../src/postgres.ts';
 
 describe('embedded PostgreSQL', () => {
   let dir: string | undefined;
@@ -38,5 +38,21 @@ describe('embedded PostgreSQL', () => {
     await again.end();
     await second.stop();
     expect(rows).toEqual([{ value: 'still here' }]);
+  });
+});
+
+describe('assertReachableByOthers', () => {
+  it('names the folder the postgres user cannot enter and says what to do', async () => {
+    const closed = await mkdtemp(path.join(os.tmpdir(), 'runtime-closed-'));
+    try {
+      await chmod(closed, 0o700);
+      await expect(assertReachableByOthers(path.join(closed, 'data'))).rejects.toThrow(
+        `cannot enter ${closed} (mode 700): run \`chmod o+x ${closed}\`, or start with --data-dir under /tmp`,
+      );
+      await chmod(closed, 0o755);
+      await expect(assertReachableByOthers(path.join(closed, 'data'))).resolves.toBeUndefined();
+    } finally {
+      await rm(closed, { recursive: true, force: true });
+    }
   });
 });
