@@ -26,6 +26,7 @@ lint: ## ESLint, Prettier, and the Jenkinsfile/workflow linters run by the tests
 test: ## what CI runs: lint, type-check and every test
 	pnpm lint
 	pnpm build
+	mkdir -p reports
 	pnpm test --json --outputFile=reports/jest-results.json
 
 bench: ## benchmarks; print figures, never fail on timing
