@@ -47,11 +47,16 @@ export class Autoscaler {
   }
 
   async evaluate(): Promise<void> {
-    for (const hpa of this.autoscalers) {
+    const targets = this.autoscalers.flatMap((hpa) => {
       const controller = this.#controllers.get(hpa.spec.deployment);
-      if (!controller || this.#stopped) continue;
+      if (!controller) return [];
       const pids = controller.readyReplicas.flatMap((replica) => (replica.pid === null ? [] : [replica.pid]));
-      const usage = await this.#sampler.sample(pids);
+      return [{ hpa, controller, pids }];
+    });
+    // One sample for every HPA's replicas: the sampler forgets the pids a call does not name.
+    const usage = await this.#sampler.sample(targets.flatMap((t) => t.pids));
+    for (const { hpa, controller, pids } of targets) {
+      if (this.#stopped) return;
       const request = controller.spec.cpuRequestCores ?? 1;
       const measured = pids.filter((pid) => usage.has(pid)).map((pid) => (usage.get(pid)! / request) * 100);
       const utilisation =

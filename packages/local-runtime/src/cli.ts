@@ -31,6 +31,7 @@ options:
   --front-port <port>     order front; inventory and notification follow (default 8080)
   --postgres-port <port>  embedded PostgreSQL (default 5433)
   --prometheus-port <port> Prometheus (default 9090)
+  --hpa-interval <s>      how often the HorizontalPodAutoscalers decide (default 15, as Kubernetes)
   environment: LOCAL_RUNTIME_CONTROL_URL (default http://127.0.0.1:7070)`;
 
 function usage(message: string): number {
@@ -60,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
         'front-port': { type: 'string' },
         'postgres-port': { type: 'string' },
         'prometheus-port': { type: 'string' },
+        'hpa-interval': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -98,6 +100,9 @@ async function main(argv: string[]): Promise<number> {
             dataDir,
             prometheus: !values['no-prometheus'],
             timeoutMs: number('timeout', values.timeout) * 1000,
+            ...(values['hpa-interval'] === undefined
+              ? {}
+              : { hpaIntervalMs: number('hpa-interval', values['hpa-interval']) * 1000 }),
             ports: {
               control: port('control-port', values['control-port'], DEFAULT_PORTS.control),
               frontBase: port('front-port', values['front-port'], DEFAULT_PORTS.frontBase),

@@ -127,3 +127,38 @@ describe('CPU usage', () => {
     expect((await sampler.sample([42])).get(42)).toBeCloseTo(0.25);
   });
 });
+
+describe('Autoscaler', () => {
+  it('measures every HPA of the platform in each round, not only the first', async () => {
+    const { Autoscaler } = await import('../src/autoscaler.ts');
+    const { pino } = await import('pino');
+    // Each process burns half a core: 500% of a 100m request, whatever Deployment it belongs to.
+    const c = clock();
+    const sampler = new CpuSampler({ now: c.now, read: async () => c.now() / 2000 });
+    const scaled: string[] = [];
+    const controller = (name: string, pids: number[]) => ({
+      readyReplicas: pids.map((pid) => ({ pid })),
+      spec: { cpuRequestCores: 0.1 },
+      desired: 2,
+      scale: (replicas: number) => void scaled.push(`${name} -> ${replicas}`),
+    });
+    const autoscaler = new Autoscaler({
+      specs: [
+        spec({ name: 'order', deployment: 'order' }),
+        spec({ name: 'inventory', deployment: 'inventory' }),
+      ],
+      controllers: new Map([
+        ['order', controller('order', [11, 12])],
+        ['inventory', controller('inventory', [21, 22])],
+      ]) as unknown as ConstructorParameters<typeof Autoscaler>[0]['controllers'],
+      intervalMs: 15_000,
+      logger: pino({ level: 'silent' }),
+      sampler,
+    });
+    await autoscaler.evaluate();
+    expect(scaled).toEqual([]);
+    c.advance(15_000);
+    await autoscaler.evaluate();
+    expect(scaled).toEqual(['order -> 10', 'inventory -> 10']);
+  });
+});

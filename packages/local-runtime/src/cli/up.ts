@@ -29,6 +29,8 @@ export interface UpOptions {
   readonly prometheus: boolean;
   readonly timeoutMs: number;
   readonly ports: UpPorts;
+  /** How often the HorizontalPodAutoscalers decide (Kubernetes: 15 s). */
+  readonly hpaIntervalMs?: number;
 }
 
 /** Where `up` listens; the defaults are the README's (tests and a second runtime pick others). */
@@ -149,6 +151,7 @@ async function runInForeground(options: UpOptions): Promise<number> {
       controlPort: options.ports.control,
       frontPorts: frontPorts(options.ports.frontBase),
       postgres: { port: options.ports.postgres },
+      ...(options.hpaIntervalMs === undefined ? {} : { hpaIntervalMs: options.hpaIntervalMs }),
       logger,
     });
   } catch (error) {
