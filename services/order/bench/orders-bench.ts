@@ -8,12 +8,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startEmbeddedPostgres } from '@self-healing-shop/service-kit/embedded-postgres';
+import { cpuByGroup, cpuDelta } from './cpu-usage.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const PRODUCTS = Array.from({ length: 12 }, (_, i) => `p-${String(i + 1).padStart(3, '0')}`);
 const children: ChildProcess[] = [];
+const childNames = new Map<number, string>();
+// BENCH_CPU_PROF=order (or inventory,notification): those processes write a V8 CPU profile on exit into
+// BENCH_CPU_PROF_DIR (default: the working directory), to open in Chrome DevTools or speedscope.
+const PROFILED = new Set((process.env.BENCH_CPU_PROF ?? '').split(',').filter(Boolean));
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -28,7 +33,10 @@ async function freePort(): Promise<number> {
 
 async function start(name: string, script: string, env: Record<string, string>): Promise<string> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(root, script)], {
+  const profile = PROFILED.has(name)
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR ?? process.cwd()}`]
+    : [];
+  const child = spawn(process.execPath, [...profile, join(root, script)], {
     env: {
       ...process.env,
       ...env,
@@ -40,6 +48,7 @@ async function start(name: string, script: string, env: Record<string, string>):
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   children.push(child);
+  if (child.pid !== undefined) childNames.set(child.pid, name);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -141,11 +150,22 @@ try {
     `POST /orders, ${CONNECTIONS} connections, ${DURATION_S} s each (warm-up 3 s), unique Idempotency-Key per request`,
   );
   await drive(order, 3);
+  const cpuBefore = cpuByGroup(childNames);
   const orders = await drive(order, DURATION_S);
+  const cpu = cpuDelta(cpuBefore, cpuByGroup(childNames));
   await drive(bare, 2);
   const baseline = await drive(bare, DURATION_S);
   console.log(line('order (whole platform)', orders));
   console.log(line('bare Express 5 POST', baseline));
+  if (cpu.size > 0 && orders.ok > 0) {
+    // What bounds throughput on a small machine, and does not depend on other load as orders/s does.
+    const perOrder = (ms: number) => `${((ms / orders.ok) * 1000).toFixed(0)} µs`;
+    const groups = ['order', 'inventory', 'notification', 'postgres', 'bench'];
+    const total = groups.reduce((sum, g) => sum + (cpu.get(g) ?? 0), 0);
+    console.log(
+      `CPU per confirmed order: ${groups.map((g) => `${g} ${perOrder(cpu.get(g) ?? 0)}`).join(', ')}; total ${perOrder(total)}`,
+    );
+  }
   console.log(
     `order / bare: ${((orders.okPerS / baseline.okPerS) * 100).toFixed(1)} % of the throughput, p99 ${(orders.p99 / baseline.p99).toFixed(1)}x`,
   );
