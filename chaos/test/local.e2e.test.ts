@@ -3,11 +3,6 @@
  * generator: `node packages/local-runtime/src/cli.ts up --foreground` in a temporary data folder.
  * The runtime gets free ports of its own, so a platform started with `make up` may keep running.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
   dashboardFiles,
@@ -16,102 +11,29 @@ import {
   loadRules,
   metricNames,
 } from '../../monitoring/test/promql.ts';
+import { startTestRuntime, type TestRuntime } from './support/local-runtime.ts';
 import { cleanup, runCli, type CliResult } from './support/run-cli.ts';
 
 jest.setTimeout(240_000);
 
-const ROOT = resolve(import.meta.dirname, '../..');
-
-/** `count` consecutive ports that are free now (the front ports are order, inventory, notification). */
-async function freePorts(count: number): Promise<number> {
-  const bind = (port: number) =>
-    new Promise<boolean>((done) => {
-      const server = createServer();
-      server.once('error', () => done(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-    });
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await bind(base + i);
-    if (ok) return base;
-  }
-}
-
-const [controlPort, frontPort, postgresPort] = [await freePorts(1), await freePorts(3), await freePorts(1)];
-const CONTROL = `http://127.0.0.1:${controlPort}`;
-const PORT_ARGS = [
-  '--runtime-url',
-  CONTROL,
-  '--url',
-  `http://127.0.0.1:${frontPort}`,
-  '--notification-url',
-  `http://127.0.0.1:${frontPort + 2}`,
-];
-
-async function allReady(): Promise<boolean> {
-  try {
-    const res = await fetch(`${CONTROL}/deployments`);
-    if (!res.ok) return false;
-    const { items } = (await res.json()) as { items: Array<{ replicas: number; readyReplicas: number }> };
-    return items.length > 0 && items.every((d) => d.readyReplicas === d.replicas);
-  } catch {
-    return false;
-  }
-}
-
 describe('chaos against the real local runtime (e2e)', () => {
-  let runtime: ChildProcess;
-  let dataDir: string;
-  let output = '';
+  let runtime: TestRuntime;
+  let CONTROL: string;
   const results: CliResult[] = [];
   const chaos = async (args: string[]): Promise<CliResult> => {
-    const result = await runCli(['--target', 'local', '--seed', 'e2e', ...PORT_ARGS, ...args], {});
+    const result = await runCli(['--target', 'local', '--seed', 'e2e', ...runtime.chaosArgs, ...args], {});
     results.push(result);
     return result;
   };
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'chaos-e2e-'));
-    // As root, embedded PostgreSQL runs as the `postgres` user, which must be able to enter the folder.
-    await chmod(dataDir, 0o755);
-    runtime = spawn(
-      process.execPath,
-      [
-        'packages/local-runtime/src/cli.ts',
-        'up',
-        '--foreground',
-        '--no-prometheus',
-        '--data-dir',
-        dataDir,
-        '--control-port',
-        String(controlPort),
-        '--front-port',
-        String(frontPort),
-        '--postgres-port',
-        String(postgresPort),
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    runtime.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-    runtime.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-    const deadline = Date.now() + 180_000;
-    while (!(await allReady())) {
-      if (runtime.exitCode !== null)
-        throw new Error(`the local runtime exited (${runtime.exitCode}):\n${output}`);
-      if (Date.now() > deadline) throw new Error(`the local runtime was not ready within 180 s:\n${output}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    runtime = await startTestRuntime();
+    CONTROL = runtime.control;
   });
 
   afterAll(async () => {
     for (const r of results) await cleanup(r);
-    if (runtime && runtime.exitCode === null) {
-      const exited = new Promise((r) => runtime.once('exit', r));
-      runtime.kill('SIGINT');
-      await exited;
-    }
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await runtime?.stop();
   });
 
   it('pod-kill rounds under load pass, with MTTR measured from the runtime events', async () => {

@@ -194,10 +194,20 @@ export async function killRound(ctx: ActionContext, round: number): Promise<Roun
   }
 }
 
-/** Places probe orders until one succeeds; returns when it did, or undefined at the deadline or on abort. */
+const RESTORED_AFTER = 6;
+
+/**
+ * Places probe orders until RESTORED_AFTER succeed in a row (so every replica behind the front port,
+ * each with a circuit of its own, serves again); returns when the first of them was sent, or undefined
+ * at the deadline or on abort.
+ */
 async function waitForOrders(ctx: ActionContext, deadline: number): Promise<number | undefined> {
   const url = new URL('/orders', ctx.settings.url);
+  let streakStartedAt: number | undefined;
+  let streak = 0;
   while (ctx.now() < deadline && !ctx.signal.aborted) {
+    const sentAt = ctx.now();
+    let ok = false;
     try {
       const res = await fetch(url, {
         method: 'POST',
@@ -209,10 +219,17 @@ async function waitForOrders(ctx: ActionContext, deadline: number): Promise<numb
         signal: AbortSignal.timeout(2_000),
       });
       await res.arrayBuffer();
-      if (res.ok) return ctx.now();
+      ok = res.ok;
     } catch {
       // Not yet: connection refused or timed out while the service comes back.
     }
+    if (ok) {
+      streakStartedAt ??= sentAt;
+      if (++streak >= RESTORED_AFTER) return streakStartedAt;
+      continue;
+    }
+    streak = 0;
+    streakStartedAt = undefined;
     await pause(100, ctx.signal);
   }
   return undefined;

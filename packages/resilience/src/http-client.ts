@@ -89,7 +89,8 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 export function createHttpClient(options: HttpClientOptions, deps: DependencyPolicyDeps): HttpClient {
   const { dependency } = options;
   const clock = deps.clock ?? systemClock;
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
+  // keepAliveMsecs as axios sets it per socket, so the agent does not reset it on every request.
+  const agentOptions = { keepAlive: true, keepAliveMsecs: 60_000, maxSockets: options.maxSockets ?? 64 };
   const httpAgent = new HttpAgent(agentOptions);
   const httpsAgent = new HttpsAgent(agentOptions);
   const instance = axios.create({
