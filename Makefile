@@ -9,6 +9,13 @@ export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 RUNTIME ?= auto
 SERVICE ?=
 
+# Every command that runs project code installs what it needs first (Node 24 when the machine's is
+# older, pnpm, the locked dependencies); afterwards only when the lockfile changes.
+INSTALLED := node_modules/.modules.yaml
+$(INSTALLED): pnpm-lock.yaml package.json
+	@bash .ci/setup.sh
+	@touch $@
+
 .PHONY: help install build lint test bench up down status logs restart chaos clean
 
 help: ## list the commands
@@ -16,39 +23,40 @@ help: ## list the commands
 
 install: ## install Node 24 (if the machine's Node is older), pnpm and all dependencies
 	@bash .ci/setup.sh
+	@touch $(INSTALLED)
 
-build: ## type-check the whole repository (strict TypeScript)
+build: $(INSTALLED) ## type-check the whole repository (strict TypeScript)
 	pnpm build
 
-lint: ## ESLint, Prettier, and the Jenkinsfile/workflow linters run by the tests
+lint: $(INSTALLED) ## ESLint, Prettier, and the Jenkinsfile/workflow linters run by the tests
 	pnpm lint
 
-test: ## what CI runs: lint, type-check and every test
+test: $(INSTALLED) ## what CI runs: lint, type-check and every test
 	pnpm lint
 	pnpm build
 	mkdir -p reports
 	pnpm test --json --outputFile=reports/jest-results.json
 
-bench: ## benchmarks; print figures, never fail on timing
+bench: $(INSTALLED) ## benchmarks; print figures, never fail on timing
 	pnpm bench
 
-up: ## start the platform: KIND when docker+kind are there, else the local runtime (RUNTIME=local|kind forces one)
+up: $(INSTALLED) ## start the platform: KIND when docker+kind are there, else the local runtime (RUNTIME=local|kind forces one)
 	@bash k8s/scripts/up.sh "$(RUNTIME)"
 
-down: ## stop the platform (local data is kept until `make clean`)
+down: $(INSTALLED) ## stop the platform (local data is kept until `make clean`)
 	@bash k8s/scripts/down.sh "$(RUNTIME)"
 
-status: ## every replica with its state, readiness, restarts and age
+status: $(INSTALLED) ## every replica with its state, readiness, restarts and age
 	@node packages/local-runtime/src/cli.ts status
 
-logs: ## follow the services' logs (SERVICE=order to pick one)
+logs: $(INSTALLED) ## follow the services' logs (SERVICE=order to pick one)
 	@node packages/local-runtime/src/cli.ts logs $(SERVICE)
 
-restart: ## rolling restart of one service: make restart SERVICE=order
+restart: $(INSTALLED) ## rolling restart of one service: make restart SERVICE=order
 	@test -n "$(SERVICE)" || { echo "usage: make restart SERVICE=order|inventory|notification"; exit 2; }
 	@node packages/local-runtime/src/cli.ts restart $(SERVICE)
 
-chaos: ## pod-kill under load against the running platform (EXPERIMENT=..., ARGS=...)
+chaos: $(INSTALLED) ## pod-kill under load against the running platform (EXPERIMENT=..., ARGS=...)
 	pnpm chaos run $(or $(EXPERIMENT),pod-kill) --target $(or $(TARGET),local) $(ARGS)
 
 clean: ## stop everything and delete local data (.data/) and reports
