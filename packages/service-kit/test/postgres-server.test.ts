@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
-import { freePort } from '../src/ports.ts';
-import { assertReachableByOthers, startPostgres } from '../src/postgres.ts';
+import { freePort } from '../src/testing.ts';
+import { assertReachableByOthers, startPostgres } from '../src/postgres-server.ts';
 
 describe('embedded PostgreSQL', () => {
   let dir: string | undefined;
