@@ -1,11 +1,15 @@
-import { DependencyHttpError, type HealthCheck, type HttpClient } from '@self-healing-shop/resilience';
+import {
+  DependencyHttpError,
+  type CircuitState,
+  type HealthCheck,
+  type HttpClient,
+} from '@self-healing-shop/resilience';
 import type { FieldProblem } from '@self-healing-shop/service-kit';
 import { InsufficientStockError, UnknownProductError } from './errors.ts';
 import type { OrderLine } from './order-store.ts';
 import type { OrderItem } from './schemas.ts';
 
-/** `closed`, `open`, `half-open` or `isolated` (the resilience package does not export the type itself). */
-export type CircuitState = HttpClient['circuitState'];
+export type { CircuitState } from '@self-healing-shop/resilience';
 
 /** Inventory gave up this order id (released before, e.g. by the recovery sweeper): it can never reserve again. */
 export class ReservationReleasedError extends Error {

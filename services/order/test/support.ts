@@ -1,7 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { createHttpClient, type Clock, type HttpClientOptions } from '@self-healing-shop/resilience';
+import type { Clock, HttpClientOptions } from '@self-healing-shop/resilience';
 import {
   createPool,
   createServiceContext,
@@ -11,9 +11,10 @@ import {
 import { createApp as createInventoryApp, migrateInventory } from '@self-healing-shop/inventory';
 import { createApp as createNotificationApp, migrateNotification } from '@self-healing-shop/notification';
 import { createApp, type OrderApp, type OrderAppOptions } from '../src/app.ts';
-import { createInventoryClient, type InventoryClient } from '../src/inventory-client.ts';
+import { createDependencyClients } from '../src/dependency-clients.ts';
+import type { InventoryClient } from '../src/inventory-client.ts';
 import { migrateOrders } from '../src/migrations.ts';
-import { createNotificationClient, type NotificationClient } from '../src/notification-client.ts';
+import type { NotificationClient } from '../src/notification-client.ts';
 
 /** An HTTP server on 127.0.0.1 that can be stopped and started again on the same port (an outage). */
 export interface Listening {
@@ -148,27 +149,13 @@ export async function startOrder(dbUrl: string, options: OrderReplicaOptions): P
   health.register(databaseHealthCheck(pool));
   const policy = options.policy ?? TEST_POLICY;
   const deps = { registry, logger, ...(options.clock ? { clock: options.clock } : {}) };
-  const inventory = createInventoryClient(
-    createHttpClient(
-      {
-        ...policy,
-        dependency: 'inventory',
-        baseURL: options.inventoryUrl,
-        halfOpenProbe: { path: '/ready', intervalMs: 50 },
-      },
-      deps,
-    ),
-  );
-  const notification = createNotificationClient(
-    createHttpClient(
-      {
-        ...policy,
-        dependency: 'notification',
-        baseURL: options.notificationUrl,
-        halfOpenProbe: { path: '/ready', intervalMs: 50 },
-      },
-      deps,
-    ),
+  const { inventory, notification } = createDependencyClients(
+    {
+      inventory: { ...policy, baseURL: options.inventoryUrl },
+      notification: { ...policy, baseURL: options.notificationUrl },
+      probeIntervalMs: 50,
+    },
+    deps,
   );
   const order = createApp({
     pool,
