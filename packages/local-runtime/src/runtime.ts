@@ -17,7 +17,7 @@ import { createFrontProxy } from './front-proxy.ts';
 import { loadPlatform } from './manifests.ts';
 import type { Platform } from './manifests.ts';
 import { assertPortFree, freePort } from './ports.ts';
-import { startPostgres, type PostgresHandle } from '@self-healing-shop/service-kit/embedded-postgres';
+import { startPostgres, type PostgresHandle } from '@self-healing-shop/embedded-postgres';
 import { findPrometheus, PROMETHEUS_INSTALL_HINT, startPrometheus } from './prometheus.ts';
 import type { PrometheusHandle } from './prometheus.ts';
 import type { Replica } from './replica.ts';

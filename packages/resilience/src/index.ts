@@ -8,7 +8,6 @@ export * from './dependency-policy.ts';
 export * from './http-client.ts';
 export * from './degradation-manager.ts';
 export * from './graceful-shutdown.ts';
-export * from './fault-injection.ts';
 export * from './circuit-breaker.ts';
 export * from './outcome-window.ts';
 export * from './retry.ts';

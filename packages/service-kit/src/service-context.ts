@@ -1,6 +1,7 @@
 import type { Logger, LevelWithSilent } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { createFaultInjection, HealthRegistry } from '@self-healing-shop/resilience';
+import { createFaultInjection } from '@self-healing-shop/fault-injection';
+import { HealthRegistry } from '@self-healing-shop/resilience';
 import { createLogger } from './logger.ts';
 
 export interface ServiceContextOptions {

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startEmbeddedPostgres, type RunningPostgres } from '../src/embedded-postgres.ts';
+import { startEmbeddedPostgres, type RunningPostgres } from '@self-healing-shop/embedded-postgres';
 import { freePort, httpStatus, startProcess, until } from '../src/testing.ts';
 
 const MAIN = fileURLToPath(new URL('./fixtures/demo-main.ts', import.meta.url));

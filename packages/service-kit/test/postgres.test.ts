@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
-import { startEmbeddedPostgres, type RunningPostgres } from '../src/embedded-postgres.ts';
+import { startEmbeddedPostgres, type RunningPostgres } from '@self-healing-shop/embedded-postgres';
 import { createPool, databaseHealthCheck, migrate, withTransaction, type Pool } from '../src/postgres.ts';
 
 const logger = pino({ level: 'silent' });

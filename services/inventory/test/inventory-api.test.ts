@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import {
-  startEmbeddedPostgres,
-  type RunningPostgres,
-} from '@self-healing-shop/service-kit/embedded-postgres';
+import { startEmbeddedPostgres, type RunningPostgres } from '@self-healing-shop/embedded-postgres';
 import { counterValue, orderId, snapshot, startInventory, type TestInventory } from './support.ts';
 
 let pg: RunningPostgres;

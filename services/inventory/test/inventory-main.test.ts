@@ -1,9 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  startEmbeddedPostgres,
-  type RunningPostgres,
-} from '@self-healing-shop/service-kit/embedded-postgres';
+import { startEmbeddedPostgres, type RunningPostgres } from '@self-healing-shop/embedded-postgres';
 import { freePort, httpStatus, startProcess, until } from '@self-healing-shop/service-kit/testing';
 
 // Start-up failures (bad environment, database unreachable) are the kit's launchService tests.

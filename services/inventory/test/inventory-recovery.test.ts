@@ -3,10 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import {
-  startEmbeddedPostgres,
-  type RunningPostgres,
-} from '@self-healing-shop/service-kit/embedded-postgres';
+import { startEmbeddedPostgres, type RunningPostgres } from '@self-healing-shop/embedded-postgres';
 import { orderId, startInventory, type TestInventory } from './support.ts';
 
 let dir: string;

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { startEmbeddedPostgres } from '@self-healing-shop/service-kit/embedded-postgres';
+import { startEmbeddedPostgres } from '@self-healing-shop/embedded-postgres';
 import { cpuByGroup, cpuDelta } from './cpu-usage.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);

@@ -1,8 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  startEmbeddedPostgres,
-  type RunningPostgres,
-} from '@self-healing-shop/service-kit/embedded-postgres';
+import { startEmbeddedPostgres, type RunningPostgres } from '@self-healing-shop/embedded-postgres';
 import {
   eventually,
   metricValue,

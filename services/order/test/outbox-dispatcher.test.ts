@@ -2,10 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import type { IncomingMessage } from 'node:http';
 import { createHttpClient, createManualClock, type ManualClock } from '@self-healing-shop/resilience';
 import { createPool, createServiceContext, type Pool } from '@self-healing-shop/service-kit';
-import {
-  startEmbeddedPostgres,
-  type RunningPostgres,
-} from '@self-healing-shop/service-kit/embedded-postgres';
+import { startEmbeddedPostgres, type RunningPostgres } from '@self-healing-shop/embedded-postgres';
 import { createInventoryClient, type InventoryClient } from '../src/inventory-client.ts';
 import { migrateOrders } from '../src/migrations.ts';
 import { createNotificationClient, type NotificationClient } from '../src/notification-client.ts';

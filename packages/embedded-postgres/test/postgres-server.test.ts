@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
-import { freePort } from '../src/testing.ts';
+import { freePort } from '../src/free-port.ts';
 import { assertReachableByOthers, startPostgres } from '../src/postgres-server.ts';
 
 describe('embedded PostgreSQL', () => {

@@ -8,7 +8,7 @@ import express, {
 } from 'express';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { startCpuBurn, type CpuBurn } from './fault-cpu-burn.ts';
+import { startCpuBurn, type CpuBurn } from './cpu-burn.ts';
 import {
   FAULT_TYPES,
   InvalidFaultSpecError,
