@@ -16,6 +16,8 @@ export interface Replica {
 
 export interface WorkloadStatus {
   name: string;
+  /** `StatefulSet` for the database (`postgres`), else `Deployment`. */
+  kind: 'Deployment' | 'StatefulSet';
   /** spec.replicas */
   desired: number;
   ready: number;
@@ -85,6 +87,20 @@ export interface Target {
   kill(replica: Replica, options: KillOptions): Promise<KillResult>;
   /** Records the kill on the platform (a Kubernetes Event on the pod); best effort. */
   annotateKill(replica: Replica, message: string): Promise<void>;
+  /**
+   * Freezes one replica for `durationMs`, then lets it run again: a gray failure (the process is
+   * alive, its connections accept, nothing answers). Local runtime: SIGSTOP, SIGCONT after the
+   * duration. Kubernetes: PID 1 of a container cannot be stopped from inside its namespace, so a
+   * `freeze` fault blocks the replica's event loop for the duration through its admin API.
+   * Resolves once the freeze has started.
+   */
+  freeze(replica: Replica, durationMs: number): Promise<void>;
+  /**
+   * GET an admin path (e.g. `/admin/audit/orders?limit=1000`) of a service, with the admin token in
+   * `x-admin-token`; any ready replica answers (local: the service's front; Kubernetes: the
+   * Service proxy). Rejects with a TargetError naming the service, path and status on a non-2xx.
+   */
+  adminGet<T>(service: string, path: string): Promise<T>;
   /** Fault-injection admin API of one replica. Returns the fault id. */
   injectFault(replica: Replica, fault: FaultSpec): Promise<string>;
   clearFaults(replica: Replica): Promise<void>;
