@@ -3,7 +3,6 @@ import { FakeKubeApi } from './support/fake-kube-api.ts';
 import { startOrderEndpoint, type OrderEndpoint } from './support/order-endpoint.ts';
 import { cleanup, runCli, type CliResult } from './support/run-cli.ts';
 
-
 describe('chaos run against Kubernetes (fake API server test double, real @kubernetes/client-node)', () => {
   let kube: FakeKubeApi;
   let orders: OrderEndpoint;

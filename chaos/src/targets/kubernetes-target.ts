@@ -83,7 +83,7 @@ export class KubernetesTarget implements Target {
 
   constructor(options: KubernetesTargetOptions) {
     const token = options.adminToken ?? options.faultToken;
-    if (!token) throw new TargetError('the Kubernetes target needs the services\' admin token (adminToken)');
+    if (!token) throw new TargetError("the Kubernetes target needs the services' admin token (adminToken)");
     this.#kc = options.kubeConfig;
     this.#core = this.#kc.makeApiClient(CoreV1Api);
     this.#apps = this.#kc.makeApiClient(AppsV1Api);
@@ -101,7 +101,8 @@ export class KubernetesTarget implements Target {
 
   #listPods(): Promise<Listed<V1Pod>> {
     return listAll(
-      (page) => this.#core.listNamespacedPod({ namespace: this.#namespace, labelSelector: this.#selector, ...page }),
+      (page) =>
+        this.#core.listNamespacedPod({ namespace: this.#namespace, labelSelector: this.#selector, ...page }),
       this.#pageSize,
     );
   }
@@ -109,7 +110,11 @@ export class KubernetesTarget implements Target {
   #listDeployments(): Promise<Listed<V1Deployment>> {
     return listAll(
       (page) =>
-        this.#apps.listNamespacedDeployment({ namespace: this.#namespace, labelSelector: this.#selector, ...page }),
+        this.#apps.listNamespacedDeployment({
+          namespace: this.#namespace,
+          labelSelector: this.#selector,
+          ...page,
+        }),
       this.#pageSize,
     );
   }
@@ -117,13 +122,20 @@ export class KubernetesTarget implements Target {
   #listStatefulSets(): Promise<Listed<V1StatefulSet>> {
     return listAll(
       (page) =>
-        this.#apps.listNamespacedStatefulSet({ namespace: this.#namespace, labelSelector: this.#selector, ...page }),
+        this.#apps.listNamespacedStatefulSet({
+          namespace: this.#namespace,
+          labelSelector: this.#selector,
+          ...page,
+        }),
       this.#pageSize,
     );
   }
 
   async #listWorkloadObjects(): Promise<WorkloadObject[]> {
-    const [deployments, statefulSets] = await Promise.all([this.#listDeployments(), this.#listStatefulSets()]);
+    const [deployments, statefulSets] = await Promise.all([
+      this.#listDeployments(),
+      this.#listStatefulSets(),
+    ]);
     return [...asDeployments(deployments.items), ...asStatefulSets(statefulSets.items)];
   }
 
@@ -177,7 +189,11 @@ export class KubernetesTarget implements Target {
     const common = { watch, policy: this.#reconnect, onFailure };
     const statefulSets = new Reflector<V1StatefulSet>({
       ...common,
-      source: { path: `/apis/apps/v1/namespaces/${ns}/statefulsets`, labelSelector: this.#selector, list: () => this.#listStatefulSets() },
+      source: {
+        path: `/apis/apps/v1/namespaces/${ns}/statefulsets`,
+        labelSelector: this.#selector,
+        list: () => this.#listStatefulSets(),
+      },
       handlers: {
         replace: (items) => state.replaceWorkloads('StatefulSet', asStatefulSets(items)),
         apply: (type, object) => state.applyWorkload(type, { kind: 'StatefulSet', object }),
@@ -185,7 +201,11 @@ export class KubernetesTarget implements Target {
     });
     const deployments = new Reflector<V1Deployment>({
       ...common,
-      source: { path: `/apis/apps/v1/namespaces/${ns}/deployments`, labelSelector: this.#selector, list: () => this.#listDeployments() },
+      source: {
+        path: `/apis/apps/v1/namespaces/${ns}/deployments`,
+        labelSelector: this.#selector,
+        list: () => this.#listDeployments(),
+      },
       handlers: {
         replace: (items) => state.replaceWorkloads('Deployment', asDeployments(items)),
         apply: (type, object) => state.applyWorkload(type, { kind: 'Deployment', object }),
@@ -193,8 +213,15 @@ export class KubernetesTarget implements Target {
     });
     const pods = new Reflector<V1Pod>({
       ...common,
-      source: { path: `/api/v1/namespaces/${ns}/pods`, labelSelector: this.#selector, list: () => this.#listPods() },
-      handlers: { replace: (items) => state.replacePods(items), apply: (type, pod) => state.applyPod(type, pod) },
+      source: {
+        path: `/api/v1/namespaces/${ns}/pods`,
+        labelSelector: this.#selector,
+        list: () => this.#listPods(),
+      },
+      handlers: {
+        replace: (items) => state.replacePods(items),
+        apply: (type, pod) => state.applyPod(type, pod),
+      },
     });
     reflectors.push(statefulSets, deployments, pods);
     const subscription: KubernetesEventSubscription = {
@@ -213,7 +240,10 @@ export class KubernetesTarget implements Target {
         this.#listDeployments(),
         this.#listPods(),
       ]);
-      state.seed([...asDeployments(deploymentList.items), ...asStatefulSets(statefulSetList.items)], podList.items);
+      state.seed(
+        [...asDeployments(deploymentList.items), ...asStatefulSets(statefulSetList.items)],
+        podList.items,
+      );
       await Promise.all([
         statefulSets.start(statefulSetList.resourceVersion),
         deployments.start(deploymentList.resourceVersion),
@@ -315,7 +345,12 @@ export class KubernetesTarget implements Target {
 
   async injectFault(replica: Replica, fault: FaultSpec): Promise<string> {
     const what = `the admin API of pod ${replica.name} (inject a ${fault.type} fault)`;
-    const response = await this.#admin.send(what, 'POST', this.#admin.podPath(replica.name, '/admin/faults'), fault);
+    const response = await this.#admin.send(
+      what,
+      'POST',
+      this.#admin.podPath(replica.name, '/admin/faults'),
+      fault,
+    );
     return parseJson<{ id?: string }>(what, response).id ?? '';
   }
 

@@ -49,7 +49,12 @@ export class AdminProxy {
   }
 
   /** Sends one request through the API server; rejects with a TargetError naming `what` on a non-2xx. */
-  async send(what: string, method: keyof typeof METHODS, apiPath: string, body?: unknown): Promise<AdminResponse> {
+  async send(
+    what: string,
+    method: keyof typeof METHODS,
+    apiPath: string,
+    body?: unknown,
+  ): Promise<AdminResponse> {
     const cluster = this.#kc.getCurrentCluster();
     if (!cluster) throw new TargetError('the kubeconfig has no current cluster');
     const url = `${cluster.server}${apiPath}`;
@@ -93,6 +98,8 @@ export function parseJson<T>(what: string, response: AdminResponse): T {
   try {
     return JSON.parse(response.text) as T;
   } catch {
-    throw new TargetError(`${what} answered ${response.status} without a JSON body: ${response.text.slice(0, 200)}`);
+    throw new TargetError(
+      `${what} answered ${response.status} without a JSON body: ${response.text.slice(0, 200)}`,
+    );
   }
 }

@@ -1,10 +1,26 @@
 import { ApiException } from '@kubernetes/client-node';
 
-/** `HTTP 429: Cannot evict pod ...` from an ApiException (its body is a metav1.Status), else the message. */
+/** The `message` of a metav1.Status, whether client-node parsed the body or left it as text. */
+function statusMessage(body: unknown): string {
+  let value = body;
+  if (typeof body === 'string') {
+    try {
+      value = JSON.parse(body) as unknown;
+    } catch {
+      return body.slice(0, 300);
+    }
+  }
+  const message = (value as { message?: unknown } | null | undefined)?.message;
+  return typeof message === 'string' ? message : '';
+}
+
+/**
+ * `HTTP 429: Cannot evict pod ...` from an ApiException, else the error's message. client-node 2.0.1
+ * hands a failed call's metav1.Status over as the raw JSON text (`body`), hence the parse.
+ */
 export function describeApiError(error: unknown): string {
   if (error instanceof ApiException) {
-    const body = error.body as { message?: string } | string | undefined;
-    const message = typeof body === 'object' && body?.message ? body.message : String(body ?? '');
+    const message = statusMessage(error.body);
     return `HTTP ${error.code}${message ? `: ${message}` : ''}`;
   }
   return error instanceof Error ? error.message : String(error);

@@ -60,7 +60,12 @@ export class ClusterState {
     this.#workloads.set(status.name, workload);
     const desiredBefore = before ? workloadStatus(before).desired : undefined;
     if (desiredBefore !== undefined && desiredBefore !== status.desired) {
-      this.#emit({ type: 'scaled', workload: status.name, status, source: `${desiredBefore}->${status.desired}` });
+      this.#emit({
+        type: 'scaled',
+        workload: status.name,
+        status,
+        source: `${desiredBefore}->${status.desired}`,
+      });
     }
     this.#emit({ type: 'workload-status', workload: status.name, status, source: type });
   }

@@ -231,7 +231,9 @@ export class Reflector<T extends KubernetesObject> {
           if (status.code === 410) expired = true;
           else
             errorEvent = Object.assign(
-              new Error(`watch ERROR event ${status.code ?? ''} ${status.reason ?? ''}: ${status.message ?? ''}`),
+              new Error(
+                `watch ERROR event ${status.code ?? ''} ${status.reason ?? ''}: ${status.message ?? ''}`,
+              ),
               { statusCode: status.code },
             );
           return;

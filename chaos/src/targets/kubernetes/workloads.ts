@@ -6,8 +6,7 @@ export type WorkloadKind = WorkloadStatus['kind'];
 
 /** A Deployment or a StatefulSet (the database, `postgres`), as listed or watched. */
 export type WorkloadObject =
-  | { kind: 'Deployment'; object: V1Deployment }
-  | { kind: 'StatefulSet'; object: V1StatefulSet };
+  { kind: 'Deployment'; object: V1Deployment } | { kind: 'StatefulSet'; object: V1StatefulSet };
 
 export function isProtected(labels: Record<string, string> | undefined): boolean {
   return labels?.[PROTECTED_LABEL] === 'true';

@@ -163,7 +163,16 @@ export class FakeKubeApi {
   }
 
   #status(res: ServerResponse, code: number, reason: string, message: string, extra: object = {}): void {
-    this.#send(res, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code, ...extra });
+    this.#send(res, code, {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message,
+      reason,
+      code,
+      ...extra,
+    });
   }
 
   async #body(req: IncomingMessage): Promise<unknown> {
@@ -176,7 +185,12 @@ export class FakeKubeApi {
   #list(kind: Kind, url: URL, res: ServerResponse): void {
     if (this.failLists > 0) {
       this.failLists -= 1;
-      return this.#status(res, 503, 'ServiceUnavailable', 'the server is currently unable to handle the request');
+      return this.#status(
+        res,
+        503,
+        'ServiceUnavailable',
+        'the server is currently unable to handle the request',
+      );
     }
     const token = url.searchParams.get('continue');
     const limit = Number(url.searchParams.get('limit') ?? 0);
@@ -205,7 +219,9 @@ export class FakeKubeApi {
       this.#snapshots.set(next, { rv, rest: items.slice(limit) });
       items = items.slice(0, limit);
     }
-    const listKind = { pods: 'PodList', deployments: 'DeploymentList', statefulsets: 'StatefulSetList' }[kind];
+    const listKind = { pods: 'PodList', deployments: 'DeploymentList', statefulsets: 'StatefulSetList' }[
+      kind
+    ];
     this.#send(res, 200, {
       kind: listKind,
       apiVersion: kind === 'pods' ? 'v1' : 'apps/v1',
@@ -217,7 +233,12 @@ export class FakeKubeApi {
   #watch(kind: Kind, url: URL, req: IncomingMessage, res: ServerResponse): void {
     if (this.failWatches > 0) {
       this.failWatches -= 1;
-      return this.#status(res, 503, 'ServiceUnavailable', 'the server is currently unable to handle the request');
+      return this.#status(
+        res,
+        503,
+        'ServiceUnavailable',
+        'the server is currently unable to handle the request',
+      );
     }
     const selector = url.searchParams.get('labelSelector');
     const rvParam = url.searchParams.get('resourceVersion');
@@ -226,18 +247,32 @@ export class FakeKubeApi {
     const from = Number(rvParam || 0);
     if (!from) {
       // No resourceVersion: synthetic ADDED events for the current state, then live changes.
-      for (const object of this.store.list(kind, selector)) res.write(`${JSON.stringify({ type: 'ADDED', object })}\n`);
+      for (const object of this.store.list(kind, selector))
+        res.write(`${JSON.stringify({ type: 'ADDED', object })}\n`);
     } else {
       const replay = this.store.since(kind, from, selector);
       if (!replay) {
         const message = `too old resource version: ${from} (${this.store.oldestResourceVersion})`;
-        const status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: 'Expired', code: 410 };
+        const status = {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message,
+          reason: 'Expired',
+          code: 410,
+        };
         res.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
         return;
       }
       for (const event of replay) res.write(`${JSON.stringify(event)}\n`);
     }
-    const watcher: Watcher = { kind, selector, res, bookmarks: url.searchParams.get('allowWatchBookmarks') === 'true' };
+    const watcher: Watcher = {
+      kind,
+      selector,
+      res,
+      bookmarks: url.searchParams.get('allowWatchBookmarks') === 'true',
+    };
     const timeoutSeconds = Number(url.searchParams.get('timeoutSeconds') ?? 0);
     const timeoutMs = timeoutSeconds > 0 ? timeoutSeconds * 1000 : this.#watchTimeoutMs * (1 + Math.random());
     watcher.timer = setTimeout(() => {
@@ -277,12 +312,19 @@ export class FakeKubeApi {
     };
     const kind = collections[path];
     if (method === 'GET' && kind) {
-      return url.searchParams.get('watch') === 'true' ? this.#watch(kind, url, req, res) : this.#list(kind, url, res);
+      return url.searchParams.get('watch') === 'true'
+        ? this.#watch(kind, url, req, res)
+        : this.#list(kind, url, res);
     }
     let m: RegExpMatchArray | null;
-    if (method === 'GET' && (m = path.match(new RegExp(`^/apis/apps/v1${ns}/(deployments|statefulsets)/([^/]+)$`)))) {
+    if (
+      method === 'GET' &&
+      (m = path.match(new RegExp(`^/apis/apps/v1${ns}/(deployments|statefulsets)/([^/]+)$`)))
+    ) {
       const found = this.store.find(m[1] as Kind, decodeURIComponent(m[2]));
-      return found ? this.#send(res, 200, found) : this.#status(res, 404, 'NotFound', `${m[1]} "${m[2]}" not found`);
+      return found
+        ? this.#send(res, 200, found)
+        : this.#status(res, 404, 'NotFound', `${m[1]} "${m[2]}" not found`);
     }
     if (method === 'DELETE' && (m = path.match(new RegExp(`^/api/v1${ns}/pods/([^/]+)$`)))) {
       return this.#deletePod(decodeURIComponent(m[1]), url, req, res);
@@ -305,11 +347,17 @@ export class FakeKubeApi {
   }
 
   async #deletePod(name: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = (await this.#body(req)) as { gracePeriodSeconds?: number; preconditions?: { uid?: string } } | undefined;
+    const body = (await this.#body(req)) as
+      { gracePeriodSeconds?: number; preconditions?: { uid?: string } } | undefined;
     const pod = this.store.find('pods', name);
     if (!pod) return this.#status(res, 404, 'NotFound', `pods "${name}" not found`);
     if (body?.preconditions?.uid && body.preconditions.uid !== pod.metadata.uid) {
-      return this.#status(res, 409, 'Conflict', `Precondition failed: UID in precondition: ${body.preconditions.uid}, UID in object meta: ${pod.metadata.uid}`);
+      return this.#status(
+        res,
+        409,
+        'Conflict',
+        `Precondition failed: UID in precondition: ${body.preconditions.uid}, UID in object meta: ${pod.metadata.uid}`,
+      );
     }
     const query = url.searchParams.get('gracePeriodSeconds');
     const grace = body?.gracePeriodSeconds ?? (query === null ? undefined : Number(query));
@@ -319,8 +367,7 @@ export class FakeKubeApi {
 
   async #evict(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = (await this.#body(req)) as
-      | { deleteOptions?: { gracePeriodSeconds?: number; preconditions?: { uid?: string } } }
-      | undefined;
+      { deleteOptions?: { gracePeriodSeconds?: number; preconditions?: { uid?: string } } } | undefined;
     const pod = this.store.find('pods', name);
     if (!pod) return this.#status(res, 404, 'NotFound', `pods "${name}" not found`);
     const options = body?.deleteOptions;
@@ -337,21 +384,45 @@ export class FakeKubeApi {
     this.#send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
   }
 
-  #proxyToPod(name: string, port: string | undefined, path: string, url: URL, req: IncomingMessage, res: ServerResponse): void {
+  #proxyToPod(
+    name: string,
+    port: string | undefined,
+    path: string,
+    url: URL,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): void {
     const pod = this.store.find('pods', name);
     if (!pod) return this.#status(res, 404, 'NotFound', `pods "${name}" not found`);
     if (port !== undefined && port !== String(CONTAINER_PORT)) {
-      return this.#status(res, 503, 'ServiceUnavailable', `error trying to reach service: dial tcp ${name}:${port}: connect: connection refused`);
+      return this.#status(
+        res,
+        503,
+        'ServiceUnavailable',
+        `error trying to reach service: dial tcp ${name}:${port}: connect: connection refused`,
+      );
     }
     this.#forward(name, `${path}${url.search}`, req, res);
   }
 
-  #proxyToService(name: string, port: string | undefined, path: string, url: URL, req: IncomingMessage, res: ServerResponse): void {
+  #proxyToService(
+    name: string,
+    port: string | undefined,
+    path: string,
+    url: URL,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): void {
     const workload = this.cluster.workloads.get(name);
     if (!workload) return this.#status(res, 404, 'NotFound', `services "${name}" not found`);
     const portName = workload.spec.servicePortName ?? 'http';
     if (port !== undefined && port !== portName && port !== '80') {
-      return this.#status(res, 503, 'ServiceUnavailable', `no service port "${port}" found for service "${name}"`);
+      return this.#status(
+        res,
+        503,
+        'ServiceUnavailable',
+        `no service port "${port}" found for service "${name}"`,
+      );
     }
     const endpoints = this.cluster.readyEndpoints(name);
     if (endpoints.length === 0) {
@@ -365,13 +436,21 @@ export class FakeKubeApi {
     const headers = { ...req.headers };
     for (const h of HOP_BY_HOP) delete headers[h];
     const upstream = request(
-      { host: '127.0.0.1', port: this.network.port, method: req.method, path, headers: { ...headers, host: `${pod}.pod` } },
+      {
+        host: '127.0.0.1',
+        port: this.network.port,
+        method: req.method,
+        path,
+        headers: { ...headers, host: `${pod}.pod` },
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       },
     );
-    upstream.on('error', (error) => this.#status(res, 503, 'ServiceUnavailable', `error trying to reach service: ${error.message}`));
+    upstream.on('error', (error) =>
+      this.#status(res, 503, 'ServiceUnavailable', `error trying to reach service: ${error.message}`),
+    );
     req.pipe(upstream);
   }
 }

@@ -67,6 +67,8 @@ export class Cluster {
   readonly workloads = new Map<string, Workload>();
   /** Set to stop the ReplicaSet and StatefulSet controllers (a broken control plane). */
   controllersStopped = false;
+  /** Set to make the node unreachable: deleted pods stay Terminating and keep their Ready condition. */
+  kubeletPaused = false;
   readonly #store: Store;
   readonly #timing: ClusterTiming;
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -98,7 +100,11 @@ export class Cluster {
 
   setReady(pod: Obj, ready: boolean): void {
     if (this.#store.find('pods', pod.metadata.name) !== pod || isReady(pod) === ready) return;
-    pod.status = { ...pod.status, phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] };
+    pod.status = {
+      ...pod.status,
+      phase: 'Running',
+      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+    };
     this.#store.put('pods', pod);
     this.#statusLater(pod);
   }
@@ -128,7 +134,9 @@ export class Cluster {
     pod.metadata.deletionGracePeriodSeconds = grace;
     this.#store.put('pods', pod);
     this.#statusLater(pod);
-    if (workload?.spec.kind !== 'StatefulSet') this.#later(this.#timing.replaceDelayMs, () => this.#reconcile(workload));
+    if (workload?.spec.kind !== 'StatefulSet')
+      this.#later(this.#timing.replaceDelayMs, () => this.#reconcile(workload));
+    if (this.kubeletPaused) return;
     this.#later(this.#timing.kubeletLagMs, () => this.setReady(pod, false));
     const exit = workload?.spec.exitSeconds ?? 5;
     const goneAfter = Math.min(Math.max(grace, 2), exit) * this.#timing.msPerSecond;
@@ -168,7 +176,10 @@ export class Cluster {
       spec: {
         replicas: spec.replicas,
         selector: { matchLabels: selector },
-        template: { metadata: { labels }, spec: { terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds ?? 20 } },
+        template: {
+          metadata: { labels },
+          spec: { terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds ?? 20 },
+        },
         ...(kind === 'StatefulSet' ? { serviceName: spec.name } : {}),
       },
       status: {},
@@ -203,7 +214,9 @@ export class Cluster {
     const name = statefulSet
       ? `${spec.name}-${ordinal}`
       : `${spec.name}-5d8f7c9b4-${randomBytes(3).toString('hex').slice(0, 5)}`;
-    const labels = { ...(object.spec.template as { metadata: { labels: Record<string, string> } }).metadata.labels };
+    const labels = {
+      ...(object.spec.template as { metadata: { labels: Record<string, string> } }).metadata.labels,
+    };
     if (!statefulSet) labels['pod-template-hash'] = '5d8f7c9b4';
     const pod: Obj = {
       apiVersion: 'v1',

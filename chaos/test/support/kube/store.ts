@@ -22,7 +22,13 @@ export interface Meta {
   generation?: number;
   deletionTimestamp?: string;
   deletionGracePeriodSeconds?: number;
-  ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller: boolean }>;
+  ownerReferences?: Array<{
+    apiVersion: string;
+    kind: string;
+    name: string;
+    uid: string;
+    controller: boolean;
+  }>;
 }
 
 export interface Obj {
@@ -125,7 +131,11 @@ export class Store {
   }
 
   /** The events a watch from `from` must replay, or undefined when `from` is too old (410). */
-  since(kind: Kind, from: number, selector: string | null): Array<{ type: EventType; object: Obj }> | undefined {
+  since(
+    kind: Kind,
+    from: number,
+    selector: string | null,
+  ): Array<{ type: EventType; object: Obj }> | undefined {
     if (from < this.#oldestRv) return undefined;
     return this.#history
       .filter((e) => e.kind === kind && e.rv > from && selectorMatches(e.object.metadata.labels, selector))
