@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubernetesTarget } from '../src/targets/kubernetes-target.ts';
-import type { Replica } from '../src/target.ts';
+import type { Replica, TargetEvent } from '../src/target.ts';
 import { FakeKubeApi } from './support/fake-kube-api.ts';
 import { waitFor } from './support/kube/wait.ts';
 
@@ -37,6 +37,8 @@ describe('the Kubernetes target reaches the admin API through the API server pro
 
   it('freezes one pod: the freeze fault reaches that pod with x-admin-token and without Authorization', async () => {
     const victim = await replicaOf('inventory');
+    const events: TargetEvent[] = [];
+    const subscription = await target.subscribe((e) => events.push(e));
     const before = kube.network.received.length;
     await target.freeze(victim, 600);
     const received = kube.network.received.slice(before);
@@ -51,18 +53,16 @@ describe('the Kubernetes target reaches the admin API through the API server pro
     expect(request.headers['x-admin-token']).toBe(ADMIN_TOKEN);
     // The kubeconfig's bearer token authenticated the call at the API server, which then removed it.
     expect(request.headers.authorization).toBeUndefined();
-    expect(kube.requests.at(-1)?.path).toBe(
-      `/api/v1/namespaces/shop/pods/${victim.name}:8080/proxy/admin/faults`,
-    );
+    expect(kube.requests).toContainEqual({
+      method: 'POST',
+      path: `/api/v1/namespaces/shop/pods/${victim.name}:8080/proxy/admin/faults`,
+    });
     // The frozen pod fails its readiness probe, then passes again after the freeze.
-    await waitFor(
-      'the frozen pod unready',
-      async () => (await target.listReplicas()).find((r) => r.uid === victim.uid)?.ready === false,
-    );
-    await waitFor(
-      'the pod ready again',
-      async () => (await target.listReplicas()).find((r) => r.uid === victim.uid)?.ready === true,
-    );
+    await waitFor('the pod unready, then ready again', () => {
+      const seen = events.filter((e) => e.uid === victim.uid).map((e) => e.type);
+      return seen.includes('replica-ready') ? seen : undefined;
+    }).then((seen) => expect(seen).toEqual(['replica-unready', 'replica-ready']));
+    await subscription.close();
   });
 
   it('rejects a freeze of no positive whole milliseconds without sending anything', async () => {

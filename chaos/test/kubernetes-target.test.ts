@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FakeKubeApi } from './support/fake-kube-api.ts';
+import { waitFor } from './support/kube/wait.ts';
 import { startOrderEndpoint, type OrderEndpoint } from './support/order-endpoint.ts';
 import { cleanup, runCli, type CliResult } from './support/run-cli.ts';
 
@@ -215,10 +216,7 @@ describe('chaos run against Kubernetes (fake API server test double, real @kuber
     kube.setReady(pod.metadata.name, false);
     try {
       // the Deployment status follows the pod after the controller lag
-      const deadline = Date.now() + 2000;
-      while (kube.readyReplicas('order') !== 1 && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 10));
-      expect(kube.readyReplicas('order')).toBe(1);
+      await waitFor('order at 1 ready', () => kube.readyReplicas('order') === 1);
       const deletesBefore = kube.requests.filter((r) => r.method === 'DELETE').length;
       const result = await run(['run', 'pod-kill', '--yes']);
       expect(result.code).toBe(2);

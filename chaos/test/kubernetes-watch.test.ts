@@ -95,6 +95,31 @@ describe('the Kubernetes target event stream (real @kubernetes/client-node again
     expect(errors).toEqual([]);
   });
 
+  it('retries a re-list that API Priority and Fairness throttled (429) and then reports the changes', async () => {
+    const { kube, events, errors, subscription } = await setUp();
+    kube.dropWatches();
+    const [victim] = kube.pods('order');
+    kube.deletePod(victim.metadata.name, 0);
+    kube.store.compact();
+    kube.throttleLists = 1;
+    await waitFor(
+      'replica-gone after the throttled re-list',
+      () => find(events, 'replica-gone', victim.metadata.uid) >= 0,
+    );
+    // The 429 was served to one of the three re-lists, which counted a failure and listed again.
+    expect(kube.throttleLists).toBe(0);
+    const relists = () => {
+      const stats = subscription.stats();
+      return stats.pods.relists + stats.deployments.relists + stats.statefulsets.relists;
+    };
+    await waitFor('all three collections re-listed', () => relists() === 3);
+    const stats = subscription.stats();
+    expect(
+      stats.pods.failures + stats.deployments.failures + stats.statefulsets.failures,
+    ).toBeGreaterThanOrEqual(1);
+    expect(errors).toEqual([]);
+  });
+
   it('keeps watching across server watch timeouts and client idle timeouts without counting failures', async () => {
     const { kube, events, subscription } = await setUp({ watchTimeoutMs: 40 }, { watchIdleTimeoutMs: 60 });
     await waitFor('several watch restarts', () => kube.watchRequests('pods') >= 4);

@@ -178,12 +178,16 @@ export class KubernetesTarget implements Target {
       (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = this.#watchIdleTimeoutMs;
     }
     let failure: TargetError | undefined;
+    let established = false;
     const reflectors: Array<Reflector<V1Pod> | Reflector<V1Deployment> | Reflector<V1StatefulSet>> = [];
     const onFailure = (error: TargetError): void => {
       if (failure) return;
       failure = error;
-      for (const r of reflectors) r.stop();
-      onError?.(error);
+      for (const r of reflectors) r.stop(error);
+      if (!established) return; // subscribe() itself rejects with it
+      // Without a listener the failure still shows, on stderr, rather than nowhere.
+      if (onError) onError(error);
+      else console.error(`chaos: ${error.message}; no further platform events will be seen`);
     };
     const ns = this.#namespace;
     const common = { watch, policy: this.#reconnect, onFailure };
@@ -249,9 +253,10 @@ export class KubernetesTarget implements Target {
         deployments.start(deploymentList.resourceVersion),
         pods.start(podList.resourceVersion),
       ]);
+      established = true;
     } catch (error) {
       for (const r of reflectors) r.stop();
-      throw new TargetError(`cannot watch ${ns}: ${describeApiError(error)}`);
+      throw new TargetError(`cannot watch ${ns}: ${describeApiError(failure ?? error)}`);
     }
     this.#subscriptions.add(subscription);
     return subscription;

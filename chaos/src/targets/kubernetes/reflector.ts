@@ -131,15 +131,22 @@ export class Reflector<T extends KubernetesObject> {
     });
   }
 
-  stop(): void {
+  /** Ends the loop; a `start()` still waiting for its first watch rejects with `reason`. */
+  stop(reason?: TargetError): void {
     this.#stopSignal.abort();
     this.#controller?.abort();
     this.#controller = undefined;
+    if (!this.#connected) {
+      this.#started?.reject(
+        reason ?? new TargetError(`the watch of ${this.#source.path} was stopped before it started`),
+      );
+    }
   }
 
   async #loop(): Promise<void> {
     while (!this.stopped) {
-      if (this.#resourceVersion === '' && !(await this.#relist())) return;
+      // No resourceVersion (after a 410): list first. A failed list waited its backoff: try again.
+      if (this.#resourceVersion === '' && !(await this.#relist())) continue;
       if (this.stopped) return;
       const outcome = await this.#watchOnce();
       if (this.stopped) return;
@@ -158,6 +165,7 @@ export class Reflector<T extends KubernetesObject> {
     }
   }
 
+  /** True once listed; false after a failure (its backoff waited, or the loop gave up). */
   async #relist(): Promise<boolean> {
     try {
       const listed = await this.#source.list();
@@ -167,7 +175,8 @@ export class Reflector<T extends KubernetesObject> {
       this.#resourceVersion = listed.resourceVersion;
       return true;
     } catch (error) {
-      return (await this.#failed(error, retryAfterMs(error))) && !this.stopped;
+      await this.#failed(error, retryAfterMs(error));
+      return false;
     }
   }
 
@@ -201,9 +210,9 @@ export class Reflector<T extends KubernetesObject> {
       `the watch of ${this.#source.path} failed ${this.#consecutiveFailures} times in a row and was ` +
         `given up (last error: ${describeApiError(lastError)})`,
     );
-    this.stop();
-    if (this.#connected) this.#onFailure(error);
-    else this.#started?.reject(error);
+    const connected = this.#connected;
+    this.stop(error);
+    if (connected) this.#onFailure(error);
   }
 
   #markConnected(): void {

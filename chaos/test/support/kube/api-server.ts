@@ -5,6 +5,7 @@
  *   authentication filter then DELETES `Authorization` before a request is proxied to a pod or a
  *   Service (staging/src/k8s.io/apiserver/pkg/endpoints/filters/authentication.go);
  * - list with `limit`/`continue` pages of one consistent snapshot; an expired continue token is a 410;
+ *   a list may be throttled with 429 and Retry-After (API Priority and Fairness);
  * - watch from a resourceVersion: replay then live events; ERROR 410 for a too-old version (see
  *   store.ts); the server ends a watch after its timeout (`timeoutSeconds`, else a random time between
  *   `watchTimeoutMs` and twice that, as --min-request-timeout does) with a BOOKMARK first when asked;
@@ -56,6 +57,11 @@ export class FakeKubeApi {
   failWatches = 0;
   /** List requests still to answer 503. */
   failLists = 0;
+  /**
+   * List requests still to answer 429 with `Retry-After: 1`, as API Priority and Fairness does when a
+   * priority level's queues are full.
+   */
+  throttleLists = 0;
   readonly #server: Server;
   readonly #watchTimeoutMs: number;
   readonly #snapshots = new Map<string, { rv: number; rest: Obj[] }>();
@@ -191,6 +197,13 @@ export class FakeKubeApi {
         'ServiceUnavailable',
         'the server is currently unable to handle the request',
       );
+    }
+    if (this.throttleLists > 0) {
+      this.throttleLists -= 1;
+      res.setHeader('Retry-After', '1');
+      return this.#status(res, 429, 'TooManyRequests', 'Too many requests, please try again later.', {
+        details: { retryAfterSeconds: 1 },
+      });
     }
     const token = url.searchParams.get('continue');
     const limit = Number(url.searchParams.get('limit') ?? 0);
