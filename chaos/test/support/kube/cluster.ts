@@ -65,8 +65,6 @@ const isTerminating = (pod: Obj): boolean => pod.metadata.deletionTimestamp !== 
 export class Cluster {
   readonly namespace: string;
   readonly workloads = new Map<string, Workload>();
-  /** Set to stop the ReplicaSet and StatefulSet controllers (a broken control plane). */
-  controllersStopped = false;
   /** Set to make the node unreachable: deleted pods stay Terminating and keep their Ready condition. */
   kubeletPaused = false;
   readonly #store: Store;
@@ -193,7 +191,7 @@ export class Cluster {
 
   /** The controller's loop for one workload: create what is missing. */
   #reconcile(workload: Workload | undefined): void {
-    if (!workload || this.controllersStopped) return;
+    if (!workload) return;
     const desired = workload.spec.replicas;
     const pods = this.podsOf(workload.spec.name);
     if (workload.spec.kind === 'StatefulSet') {
