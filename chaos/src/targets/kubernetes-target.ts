@@ -161,34 +161,17 @@ export class KubernetesTarget implements Target {
     }
   }
 
-  /**
-   * Lists StatefulSets, Deployments and pods, then watches each from its list's resourceVersion, so
-   * no change between list and watch is lost; each watch resumes by itself (see reflector.ts). Resolves
-   * once every watch is established. A stream that gives up is reported to `onError` (and in
-   * `error`); it never ends silently.
-   */
-  async subscribe(
-    onEvent: (event: TargetEvent) => void,
-    onError?: (error: TargetError) => void,
-  ): Promise<KubernetesEventSubscription> {
-    const state = new ClusterState((event) => onEvent({ at: this.#now(), ...event }));
+  #newWatch(): Watch {
     const watch = new Watch(this.#kc);
     // `requestTimeoutMs` is a plain field at run time that 2.0.1's typings mark private.
     if (this.#watchIdleTimeoutMs !== undefined) {
       (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = this.#watchIdleTimeoutMs;
     }
-    let failure: TargetError | undefined;
-    let established = false;
-    const reflectors: Array<Reflector<V1Pod> | Reflector<V1Deployment> | Reflector<V1StatefulSet>> = [];
-    const onFailure = (error: TargetError): void => {
-      if (failure) return;
-      failure = error;
-      for (const r of reflectors) r.stop(error);
-      if (!established) return; // subscribe() itself rejects with it
-      // Without a listener the failure still shows, on stderr, rather than nowhere.
-      if (onError) onError(error);
-      else console.error(`chaos: ${error.message}; no further platform events will be seen`);
-    };
+    return watch;
+  }
+
+  /** One list-watch loop per collection, all feeding `state`. */
+  #reflectors(state: ClusterState, watch: Watch, onFailure: (error: TargetError) => void) {
     const ns = this.#namespace;
     const common = { watch, policy: this.#reconnect, onFailure };
     const statefulSets = new Reflector<V1StatefulSet>({
@@ -227,6 +210,34 @@ export class KubernetesTarget implements Target {
         apply: (type, pod) => state.applyPod(type, pod),
       },
     });
+    return { statefulSets, deployments, pods };
+  }
+
+  /**
+   * Lists StatefulSets, Deployments and pods, then watches each from its list's resourceVersion, so
+   * no change between list and watch is lost; each watch resumes by itself (see reflector.ts). Resolves
+   * once every watch is established. A stream that gives up is reported to `onError` (and in
+   * `error`); it never ends silently.
+   */
+  async subscribe(
+    onEvent: (event: TargetEvent) => void,
+    onError?: (error: TargetError) => void,
+  ): Promise<KubernetesEventSubscription> {
+    const state = new ClusterState((event) => onEvent({ at: this.#now(), ...event }));
+    const watch = this.#newWatch();
+    let failure: TargetError | undefined;
+    let established = false;
+    const reflectors: Array<Reflector<V1Pod> | Reflector<V1Deployment> | Reflector<V1StatefulSet>> = [];
+    const onFailure = (error: TargetError): void => {
+      if (failure) return;
+      failure = error;
+      for (const r of reflectors) r.stop(error);
+      if (!established) return; // subscribe() itself rejects with it
+      // Without a listener the failure still shows, on stderr, rather than nowhere.
+      if (onError) onError(error);
+      else console.error(`chaos: ${error.message}; no further platform events will be seen`);
+    };
+    const { statefulSets, deployments, pods } = this.#reflectors(state, watch, onFailure);
     reflectors.push(statefulSets, deployments, pods);
     const subscription: KubernetesEventSubscription = {
       get error() {
@@ -256,7 +267,7 @@ export class KubernetesTarget implements Target {
       established = true;
     } catch (error) {
       for (const r of reflectors) r.stop();
-      throw new TargetError(`cannot watch ${ns}: ${describeApiError(failure ?? error)}`);
+      throw new TargetError(`cannot watch ${this.#namespace}: ${describeApiError(failure ?? error)}`);
     }
     this.#subscriptions.add(subscription);
     return subscription;
