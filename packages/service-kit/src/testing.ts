@@ -1,6 +1,9 @@
 // Helpers for tests that run a service's main.ts as a real process (exported as ./testing).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A port that was free a moment ago, for a process that cannot listen on port 0 and report it. */
 export async function freePort(): Promise<number> {
@@ -51,4 +54,44 @@ export async function httpStatus(url: string): Promise<number> {
   } catch {
     return 0;
   }
+}
+
+export interface RestartablePostgres {
+  readonly url: string;
+  readonly port: number;
+  /** Stops the server (the data stays); the pools of the apps under test lose their connections. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data folder. */
+  start(): Promise<void>;
+  /** Stops it if running and removes its folder. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * A real PostgreSQL that a test can take away and bring back on the same port and data: the outage
+ * the services must ride out without a restart of their own (the recovery tests share it).
+ */
+export async function startRestartablePostgres(): Promise<RestartablePostgres> {
+  const { startEmbeddedPostgres } = await import('@self-healing-shop/embedded-postgres');
+  const dir = await mkdtemp(join(tmpdir(), 'restartable-pg-'));
+  let server: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined = await startEmbeddedPostgres({
+    dir,
+  });
+  const { url, port } = server;
+  return {
+    url,
+    port,
+    async stop() {
+      await server?.stop();
+      server = undefined;
+    },
+    async start() {
+      server ??= await startEmbeddedPostgres({ dir, port });
+    },
+    async dispose() {
+      await server?.stop();
+      server = undefined;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
