@@ -21,7 +21,11 @@ export interface TestNotification {
 /** One notification replica in-process, with its own pool, registry and captured logs. */
 export async function startNotification(
   url: string,
-  options: { channels?: { email?: NotificationChannel }; faultToken?: string } = {},
+  options: {
+    channels?: { email?: NotificationChannel };
+    adminToken?: string;
+    faultInjection?: boolean;
+  } = {},
 ): Promise<TestNotification> {
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
@@ -34,7 +38,8 @@ export async function startNotification(
     service: 'notification',
     logLevel: 'info',
     defaultMetrics: false,
-    ...(options.faultToken ? { faultInjection: { enabled: true, token: options.faultToken } } : {}),
+    faultInjection: { enabled: options.faultInjection ?? false },
+    adminToken: options.adminToken,
     logDestination: destination,
   });
   const pool = createPool({ connectionString: url, logger, application: 'notification-test' });
@@ -46,6 +51,7 @@ export async function startNotification(
     registry,
     health,
     faults,
+    adminToken: options.adminToken,
     ...(options.channels ? { channels: options.channels } : {}),
   });
   return {

@@ -6,8 +6,8 @@ import { startEmbeddedPostgres, type RunningPostgres } from '@self-healing-shop/
 import { createInventoryClient, type InventoryClient } from '../src/inventory-client.ts';
 import { migrateOrders } from '../src/migrations.ts';
 import { createNotificationClient, type NotificationClient } from '../src/notification-client.ts';
-import { OutboxDispatcher, type OutboxDispatcherOptions } from '../src/outbox-dispatcher.ts';
-import { OutboxStore } from '../src/outbox-store.ts';
+import { OutboxDispatcher, type OutboxDispatcherOptions } from '../src/outbox/outbox-dispatcher.ts';
+import { OutboxStore } from '../src/outbox/outbox-store.ts';
 import { eventually, listen, type Listening } from './support.ts';
 
 // The dispatcher against a small local endpoint standing in for notification (and inventory's DELETE).
