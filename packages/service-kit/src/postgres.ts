@@ -10,6 +10,12 @@ export interface PoolOptions {
   readonly logger: Logger;
   readonly max?: number;
   readonly application?: string;
+  /**
+   * How long a query waits for a connection, queueing behind the others included (default 10 s). A
+   * burst waits its turn rather than failing as if the database were down; a database that refuses
+   * connections still fails at once.
+   */
+  readonly connectionTimeoutMs?: number;
 }
 
 /**
@@ -20,7 +26,7 @@ export function createPool(options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 10,
-    connectionTimeoutMillis: 2_000,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
     application_name: options.application,
   });

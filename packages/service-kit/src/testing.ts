@@ -95,3 +95,27 @@ export async function startRestartablePostgres(): Promise<RestartablePostgres> {
     },
   };
 }
+
+/**
+ * Runs `promtool check metrics` on a /metrics text; resolves with its complaints ('' when clean).
+ * Without promtool it fails with the command that installs it, never passing silently.
+ */
+export async function promtoolCheckMetrics(text: string): Promise<string> {
+  const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'ENOENT'
+          ? new Error('promtool is not installed: apt-get install -y --no-install-recommends prometheus')
+          : error,
+      ),
+    );
+    child.once('close', resolve);
+    child.stdin!.end(text);
+  });
+  if (code !== 0 && output.trim() === '') return `promtool exited with ${code}`;
+  return output.trim();
+}

@@ -18,12 +18,17 @@ export interface TestInventory {
 /** One inventory replica in-process: its own pool, registry and health registry on `url`. */
 export async function startInventory(
   url: string,
-  options: { migrate?: boolean; adminToken?: string; faultInjection?: boolean } = {},
+  options: {
+    migrate?: boolean;
+    adminToken?: string;
+    faultInjection?: boolean;
+    defaultMetrics?: boolean;
+  } = {},
 ): Promise<TestInventory> {
   const { logger, registry, health, faults } = createServiceContext({
     service: 'inventory',
     logLevel: 'silent',
-    defaultMetrics: false,
+    defaultMetrics: options.defaultMetrics ?? false,
     faultInjection: { enabled: options.faultInjection ?? false },
     adminToken: options.adminToken,
   });

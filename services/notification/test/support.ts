@@ -25,6 +25,7 @@ export async function startNotification(
     channels?: { email?: NotificationChannel };
     adminToken?: string;
     faultInjection?: boolean;
+    defaultMetrics?: boolean;
   } = {},
 ): Promise<TestNotification> {
   const logs: Array<Record<string, unknown>> = [];
@@ -37,7 +38,7 @@ export async function startNotification(
   const { logger, registry, health, faults } = createServiceContext({
     service: 'notification',
     logLevel: 'info',
-    defaultMetrics: false,
+    defaultMetrics: options.defaultMetrics ?? false,
     faultInjection: { enabled: options.faultInjection ?? false },
     adminToken: options.adminToken,
     logDestination: destination,
