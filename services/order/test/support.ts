@@ -136,6 +136,10 @@ export interface OrderReplicaOptions {
   readonly clock?: Clock;
   /** Start the dispatcher and sweeper (default true). */
   readonly workers?: boolean;
+  /** ADMIN_TOKEN of the replica (its audit and fault API). */
+  readonly adminToken?: string;
+  /** prom-client's default Node metrics (default false). */
+  readonly defaultMetrics?: boolean;
 }
 
 /** One order replica in-process, wired like main.ts but with test timings. */
@@ -143,7 +147,7 @@ export async function startOrder(dbUrl: string, options: OrderReplicaOptions): P
   const { logger, registry, health } = createServiceContext({
     service: 'order',
     logLevel: 'silent',
-    defaultMetrics: false,
+    defaultMetrics: options.defaultMetrics ?? false,
   });
   const pool = createPool({ connectionString: dbUrl, logger, application: 'order-test', max: 20 });
   await migrateOrders(pool, logger);
@@ -165,6 +169,7 @@ export async function startOrder(dbUrl: string, options: OrderReplicaOptions): P
     health,
     inventory,
     notification,
+    adminToken: options.adminToken,
     ...(options.clock ? { clock: options.clock } : {}),
     options: { dispatcher: { pollIntervalMs: 100, initialBackoffMs: 50, maxBackoffMs: 400 }, ...options.app },
   });
