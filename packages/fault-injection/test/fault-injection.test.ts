@@ -151,20 +151,35 @@ describe('fault injection middleware', () => {
 
   it('delays a request by latencyMs, then lets it through', async () => {
     const t = await app();
-    await addFault(t, { type: 'latency', latencyMs: 150, route: '/orders' });
-    const started = performance.now();
-    const res = await request(t.server).get('/orders').expect(200);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+    await addFault(t, { type: 'latency', latencyMs: 500, route: '/orders' });
+    // Order of events, not elapsed time: the delayed request is overtaken by one sent after it.
+    const answered: string[] = [];
+    const delayed = request(t.server)
+      .get('/orders')
+      .expect(200)
+      .then((res) => answered.push('/orders') && res);
+    await waitForLog(t, 'fault injected');
+    await request(t.server).get('/products').expect(200);
+    answered.push('/products');
+    const res = await delayed;
+    expect(answered).toEqual(['/products', '/orders']);
     expect(res.body).toEqual({ items: [] });
   });
 
   it('adds the latency before an error when both match', async () => {
     const t = await app();
-    await addFault(t, { type: 'latency', latencyMs: 100 });
-    await addFault(t, { type: 'error', status: 502 });
-    const started = performance.now();
-    await request(t.server).get('/products').expect(502);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(90);
+    await addFault(t, { type: 'latency', latencyMs: 500, route: '/products' });
+    await addFault(t, { type: 'error', status: 502, route: '/products' });
+    const answered: string[] = [];
+    const delayed = request(t.server)
+      .get('/products')
+      .expect(502)
+      .then(() => answered.push('/products'));
+    await waitForLog(t, 'fault injected');
+    await request(t.server).get('/orders').expect(200);
+    answered.push('/orders');
+    await delayed;
+    expect(answered).toEqual(['/orders', '/products']);
     expect(await injectedCounts(t.registry)).toEqual({ latency: 1, error: 1, abort: 0, cpu: 0, freeze: 0 });
   });
 
@@ -350,3 +365,12 @@ describe('fault injection when disabled', () => {
     expect(registry.getMetricsAsArray()).toEqual([]);
   });
 });
+
+/** Waits until the replica logged `msg` (the fault middleware logs `fault injected` at debug level). */
+async function waitForLog(t: TestApp, msg: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!t.lines.some((l) => l.msg === msg)) {
+    if (Date.now() > deadline) throw new Error(`no "${msg}" log line within 5 s`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
