@@ -19,7 +19,7 @@ export interface PoolOptions {
 }
 
 /**
- * A pg pool that survives the database going away: idle clients that error are dropped (logged,
+ * A pg pool with durable commits that survives the database going away: idle clients that error are dropped (logged,
  * never crashing the process) and new connections are made on the next query.
  */
 export function createPool(options: PoolOptions): pg.Pool {
@@ -29,6 +29,10 @@ export function createPool(options: PoolOptions): pg.Pool {
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
     application_name: options.application,
+    // Durable commits whatever the server's default (the local runtime's PostgreSQL may run with
+    // synchronous_commit=off for speed): an order answered 201 survives a database crash. A startup
+    // option outranks postgresql.conf and ALTER DATABASE/ROLE settings.
+    options: '-c synchronous_commit=on',
   });
   pool.on('error', (error) => {
     options.logger.warn({ err: error }, 'idle database connection lost');
