@@ -157,7 +157,10 @@ describe('fault injection middleware', () => {
     const delayed = request(t.server)
       .get('/orders')
       .expect(200)
-      .then((res) => answered.push('/orders') && res);
+      .then((res) => {
+        answered.push('/orders');
+        return res;
+      });
     await waitForLog(t, 'fault injected');
     await request(t.server).get('/products').expect(200);
     answered.push('/products');

@@ -1,5 +1,7 @@
 import type { AuditPage } from '@self-healing-shop/contracts';
+import type { QueryResultRow } from 'pg';
 import { z } from 'zod';
+import type { Pool } from './postgres.ts';
 import { ValidationError } from './problem.ts';
 import { parseOrThrow } from './validate.ts';
 
@@ -68,4 +70,19 @@ export function auditPage<R, T>(
     items: kept.map(view),
     ...(rows.length > limit && last !== undefined ? { nextCursor: encodeCursor(keyOf(last)) } : {}),
   };
+}
+
+/**
+ * Reads one audit page: `query` takes `$1` = the key to start after (null for the first page) and
+ * `$2` = how many rows to read, in key order.
+ */
+export async function readAuditPage<R extends QueryResultRow, T>(
+  pool: Pool,
+  query: { readonly name: string; readonly text: string },
+  page: AuditPageQuery,
+  keyOf: (row: R) => string,
+  view: (row: R) => T,
+): Promise<AuditPage<T>> {
+  const { rows } = await pool.query<R>({ ...query, values: [page.after ?? null, page.limit + 1] });
+  return auditPage(rows, page.limit, keyOf, view);
 }

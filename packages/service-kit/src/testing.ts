@@ -1,5 +1,6 @@
 // Helpers for tests that run a service's main.ts as a real process (exported as ./testing).
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { AuditPage } from '@self-healing-shop/contracts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -118,4 +119,20 @@ export async function promtoolCheckMetrics(text: string): Promise<string> {
   });
   if (code !== 0 && output.trim() === '') return `promtool exited with ${code}`;
   return output.trim();
+}
+
+/** Walks an audit list page by page (`read(after)` fetches one) and returns every item and the page count. */
+export async function allAuditPages<T>(
+  read: (after: string | undefined) => Promise<AuditPage<T>>,
+): Promise<{ items: T[]; pages: number }> {
+  const items: T[] = [];
+  let after: string | undefined;
+  let pages = 0;
+  do {
+    const page = await read(after);
+    items.push(...page.items);
+    after = page.nextCursor;
+    pages += 1;
+  } while (after !== undefined);
+  return { items, pages };
 }

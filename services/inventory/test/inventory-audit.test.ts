@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { AuditPage, AuditProduct, AuditReservation } from '@self-healing-shop/contracts';
 import { startEmbeddedPostgres, type RunningPostgres } from '@self-healing-shop/embedded-postgres';
-import { promtoolCheckMetrics } from '@self-healing-shop/service-kit/testing';
+import { allAuditPages, promtoolCheckMetrics } from '@self-healing-shop/service-kit/testing';
 import { orderId, startInventory, type TestInventory } from './support.ts';
 
 const TOKEN = 'audit-token-123';
@@ -20,9 +20,7 @@ afterAll(async () => {
 });
 
 async function audit<T>(path: string): Promise<T[]> {
-  const items: T[] = [];
-  let after: string | undefined;
-  do {
+  const { items } = await allAuditPages(async (after) => {
     const res = await request(inventory.app)
       .get(path)
       .query({ limit: 5, ...(after ? { after } : {}) })
@@ -30,9 +28,8 @@ async function audit<T>(path: string): Promise<T[]> {
       .expect(200);
     const page = res.body as AuditPage<T>;
     expect(page.items.length).toBeLessThanOrEqual(5);
-    items.push(...page.items);
-    after = page.nextCursor;
-  } while (after);
+    return page;
+  });
   return items;
 }
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { AuditNotification, AuditPage } from '@self-healing-shop/contracts';
 import { startEmbeddedPostgres, type RunningPostgres } from '@self-healing-shop/embedded-postgres';
-import { promtoolCheckMetrics } from '@self-healing-shop/service-kit/testing';
+import { allAuditPages, promtoolCheckMetrics } from '@self-healing-shop/service-kit/testing';
 import { body, orderId, startNotification, type TestNotification } from './support.ts';
 
 const TOKEN = 'audit-token-123';
@@ -34,20 +34,14 @@ describe('audit API', () => {
     // A redelivery records nothing new.
     await request(service.app).post('/notifications').send(body(ids[0]!)).expect(200);
 
-    const seen: AuditNotification[] = [];
-    let after: string | undefined;
-    let pages = 0;
-    do {
+    const { items: seen, pages } = await allAuditPages(async (after) => {
       const res = await request(service.app)
         .get('/admin/audit/notifications')
         .query({ limit: 3, ...(after ? { after } : {}) })
         .set('x-admin-token', TOKEN)
         .expect(200);
-      const page = res.body as AuditPage<AuditNotification>;
-      seen.push(...page.items);
-      after = page.nextCursor;
-      pages += 1;
-    } while (after);
+      return res.body as AuditPage<AuditNotification>;
+    });
     expect(pages).toBe(3);
     expect(seen.map((n) => n.orderId)).toEqual(ids);
     for (const n of seen) {

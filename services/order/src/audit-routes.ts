@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import type { AuditOrder, AuditOrderSummary } from '@self-healing-shop/contracts';
-import { auditPage, parseAuditPageQuery, SEQUENCE_KEY, type Pool } from '@self-healing-shop/service-kit';
+import { parseAuditPageQuery, readAuditPage, SEQUENCE_KEY, type Pool } from '@self-healing-shop/service-kit';
 
 interface OrderRow {
   id: string;
@@ -10,6 +10,20 @@ interface OrderRow {
   created_at: Date;
   updated_at: Date;
 }
+
+const ORDERS = {
+  name: 'audit-orders',
+  text: `SELECT id, seq, status, items, created_at, updated_at FROM orders.orders
+    WHERE $1::bigint IS NULL OR seq > $1::bigint ORDER BY seq LIMIT $2`,
+};
+
+const view = (r: OrderRow): AuditOrder => ({
+  id: r.id,
+  status: r.status,
+  items: r.items.map(({ productId, quantity }) => ({ productId, quantity })),
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+});
 
 /**
  * The audit API (read-only, behind the admin token): `/admin/audit/orders`, every order in insertion
@@ -23,27 +37,8 @@ export function auditRoutes(
   const { pool } = deps;
 
   router.get('/orders', async (req, res) => {
-    const { after, limit } = parseAuditPageQuery(req.query, SEQUENCE_KEY);
-    const { rows } = await pool.query<OrderRow>({
-      name: 'audit-orders',
-      text: `SELECT id, seq, status, items, created_at, updated_at FROM orders.orders
-        WHERE $1::bigint IS NULL OR seq > $1::bigint ORDER BY seq LIMIT $2`,
-      values: [after ?? null, limit + 1],
-    });
-    res.json(
-      auditPage(
-        rows,
-        limit,
-        (r) => String(r.seq),
-        (r): AuditOrder => ({
-          id: r.id,
-          status: r.status,
-          items: r.items.map(({ productId, quantity }) => ({ productId, quantity })),
-          createdAt: r.created_at.toISOString(),
-          updatedAt: r.updated_at.toISOString(),
-        }),
-      ),
-    );
+    const page = parseAuditPageQuery(req.query, SEQUENCE_KEY);
+    res.json(await readAuditPage(pool, ORDERS, page, (r: OrderRow) => r.seq, view));
   });
 
   router.get('/summary', async (_req, res) => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { AuditOrder, AuditOrderSummary, AuditPage } from '@self-healing-shop/contracts';
-import { promtoolCheckMetrics } from '@self-healing-shop/service-kit/testing';
+import { allAuditPages, promtoolCheckMetrics } from '@self-healing-shop/service-kit/testing';
 import { eventually, orderBody, setStock, startPlatform, type Platform } from './support.ts';
 
 const TOKEN = 'audit-token-123';
@@ -21,22 +21,15 @@ afterAll(async () => {
 
 const app = () => platform.order.app;
 
-async function allOrders(limit: number): Promise<{ orders: AuditOrder[]; pages: number }> {
-  const orders: AuditOrder[] = [];
-  let after: string | undefined;
-  let pages = 0;
-  do {
+async function allOrders(limit: number): Promise<{ items: AuditOrder[]; pages: number }> {
+  return allAuditPages(async (after) => {
     const res = await request(app())
       .get('/admin/audit/orders')
       .query({ limit, ...(after ? { after } : {}) })
       .set('x-admin-token', TOKEN)
       .expect(200);
-    const page = res.body as AuditPage<AuditOrder>;
-    orders.push(...page.items);
-    after = page.nextCursor;
-    pages += 1;
-  } while (after);
-  return { orders, pages };
+    return res.body as AuditPage<AuditOrder>;
+  });
 }
 
 describe('order audit API', () => {
@@ -62,7 +55,7 @@ describe('order audit API', () => {
       'rejected',
     ]);
 
-    const { orders, pages } = await allOrders(2);
+    const { items: orders, pages } = await allOrders(2);
     expect(pages).toBeGreaterThan(2);
     const confirmed = orders.filter((o) => o.status === 'confirmed').map((o) => o.id);
     expect(confirmed).toEqual(placed.filter((p) => p.status === 'confirmed').map((p) => p.id));
