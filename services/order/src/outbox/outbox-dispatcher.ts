@@ -4,10 +4,12 @@ import {
   CircuitOpenError,
   DependencyHttpError,
   systemClock,
+  type CircuitState,
   type Clock,
 } from '@self-healing-shop/resilience';
-import type { CircuitState, InventoryClient } from './inventory-client.ts';
-import type { NotificationClient } from './notification-client.ts';
+import { DEFAULT_OUTBOX_SETTINGS } from './outbox-settings.ts';
+import type { InventoryClient } from '../inventory-client.ts';
+import type { NotificationClient } from '../notification-client.ts';
 import type { DeliveryFailure, OutboxKind, OutboxMessage, OutboxStore } from './outbox-store.ts';
 
 export interface OutboxDispatcherOptions {
@@ -21,14 +23,6 @@ export interface OutboxDispatcherOptions {
   readonly initialBackoffMs: number;
   readonly maxBackoffMs: number;
 }
-
-export const DEFAULT_DISPATCHER_OPTIONS: OutboxDispatcherOptions = {
-  batchSize: 50,
-  pollIntervalMs: 500,
-  leaseMs: 30_000,
-  initialBackoffMs: 500,
-  maxBackoffMs: 30_000,
-};
 
 export interface OutboxDispatcherDeps {
   readonly outbox: OutboxStore;
@@ -82,7 +76,7 @@ export class OutboxDispatcher {
     this.#logger = deps.logger.child({ component: 'outbox-dispatcher' });
     this.#clock = deps.clock ?? systemClock;
     this.#random = deps.random ?? Math.random;
-    this.options = { ...DEFAULT_DISPATCHER_OPTIONS, ...deps.options };
+    this.options = { ...DEFAULT_OUTBOX_SETTINGS.dispatcher, ...deps.options };
   }
 
   start(): void {

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '@self-healing-shop/resilience';
-import type { StoredProblem } from './errors.ts';
-import type { OrderMetrics } from './order-metrics.ts';
-import type { OrderStore } from './order-store.ts';
+import { DEFAULT_OUTBOX_SETTINGS } from './outbox-settings.ts';
+import type { StoredProblem } from '../errors.ts';
+import type { OrderMetrics } from '../order-metrics.ts';
+import type { OrderStore } from '../order-store.ts';
 
 export interface OrderSweeperOptions {
   /** A pending order older than this was abandoned by a replica that died mid-way. */
@@ -10,12 +11,6 @@ export interface OrderSweeperOptions {
   readonly intervalMs: number;
   readonly batchSize: number;
 }
-
-export const DEFAULT_SWEEPER_OPTIONS: OrderSweeperOptions = {
-  pendingTimeoutMs: 10_000,
-  intervalMs: 2_000,
-  batchSize: 100,
-};
 
 const ABANDONED: StoredProblem = {
   status: 503,
@@ -52,7 +47,7 @@ export class OrderSweeper {
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
     this.#logger = deps.logger.child({ component: 'order-sweeper' });
-    this.options = { ...DEFAULT_SWEEPER_OPTIONS, ...deps.options };
+    this.options = { ...DEFAULT_OUTBOX_SETTINGS.sweeper, ...deps.options };
   }
 
   start(): void {
