@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { createBulkhead } from '../src/bulkhead.ts';
-import { BulkheadFullError } from '../src/errors.ts';
+import { createBulkhead } from '../src/bulkhead/bulkhead.ts';
+import { BulkheadFullError } from '../src/errors/errors.ts';
 import { deferred, flush } from './helpers.ts';
 
 describe('bulkhead', () => {

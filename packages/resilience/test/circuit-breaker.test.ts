@@ -3,9 +3,9 @@ import {
   CircuitBreaker,
   type CircuitBreakerOptions,
   type CircuitStateChange,
-} from '../src/circuit-breaker.ts';
-import { createManualClock, type ManualClock } from '../src/clock.ts';
-import { CircuitOpenError, DependencyHttpError } from '../src/errors.ts';
+} from '../src/breaker/circuit-breaker.ts';
+import { createManualClock, type ManualClock } from '../src/clock/clock.ts';
+import { CircuitOpenError, DependencyHttpError } from '../src/errors/errors.ts';
 import { captureLogger, metricValue, newRegistry } from './helpers.ts';
 
 function setup(options: CircuitBreakerOptions = {}, clock: ManualClock = createManualClock()) {

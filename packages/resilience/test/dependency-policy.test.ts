@@ -2,12 +2,12 @@ import { getEventListeners } from 'node:events';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from '@jest/globals';
-import { createManualClock, systemClock, type ManualClock } from '../src/clock.ts';
+import { createManualClock, systemClock, type ManualClock } from '../src/clock/clock.ts';
 import {
   createDependencyPolicy,
   type DependencyPolicyDeps,
   type DependencyPolicyOptions,
-} from '../src/dependency-policy.ts';
+} from '../src/policy/dependency-policy.ts';
 import {
   BulkheadFullError,
   CircuitOpenError,
@@ -15,8 +15,8 @@ import {
   PolicyDisposedError,
   RetriesExhaustedError,
   TimeoutError,
-} from '../src/errors.ts';
-import { resilienceMetrics } from '../src/metrics.ts';
+} from '../src/errors/errors.ts';
+import { resilienceMetrics } from '../src/metrics/metrics.ts';
 import { captureLogger, deferred, flush, histogramCount, metricValue, newRegistry } from './helpers.ts';
 
 class Retryable extends Error {
@@ -318,7 +318,7 @@ describe('dependency policy', () => {
   });
 
   it('shares one retry budget between policies of the same dependency when given one', async () => {
-    const { createRetryBudget } = await import('../src/retry-budget.ts');
+    const { createRetryBudget } = await import('../src/retry/retry-budget.ts');
     const clock = createManualClock();
     const budget = createRetryBudget('inventory', { budgetPercent: 0, minRetriesPerSecond: 0.1 }, { clock });
     const registry = newRegistry();

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { createManualClock, type ManualClock } from '../src/clock.ts';
-import { CircuitOpenError, DependencyHttpError, RetriesExhaustedError, TimeoutError } from '../src/errors.ts';
-import { createHttpClient, type HttpClient, type HttpClientOptions } from '../src/http-client.ts';
-import { parseRetryAfter } from '../src/retry-after.ts';
+import { createManualClock, type ManualClock } from '../src/clock/clock.ts';
+import { CircuitOpenError, DependencyHttpError, RetriesExhaustedError, TimeoutError } from '../src/errors/errors.ts';
+import { createHttpClient, type HttpClient, type HttpClientOptions } from '../src/http/http-client.ts';
+import { parseRetryAfter } from '../src/retry/retry-after.ts';
 import { captureLogger, metricValue, newRegistry } from './helpers.ts';
 
 interface Seen {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { createManualClock } from '../src/clock.ts';
-import { RetriesExhaustedError, ResilienceError, TimeoutError } from '../src/errors.ts';
-import { createRetryBudget } from '../src/retry-budget.ts';
-import { createRetryPolicy, decorrelatedJitter, type RetryOptions } from '../src/retry.ts';
+import { createManualClock } from '../src/clock/clock.ts';
+import { RetriesExhaustedError, ResilienceError, TimeoutError } from '../src/errors/errors.ts';
+import { createRetryBudget } from '../src/retry/retry-budget.ts';
+import { createRetryPolicy, decorrelatedJitter, type RetryOptions } from '../src/retry/retry.ts';
 import { captureLogger, flush, metricValue, newRegistry } from './helpers.ts';
 
 class Retryable extends Error {

@@ -1,6 +1,6 @@
 import { BulkheadPolicy } from 'cockatiel';
 import type { Logger } from 'pino';
-import { BulkheadFullError } from './errors.ts';
+import { BulkheadFullError } from '../errors/errors.ts';
 
 export interface BulkheadOptions {
   /** Calls running at once; default 32. */

@@ -1,5 +1,5 @@
-import { systemClock, type Clock } from './clock.ts';
-import { TimeoutError, type TimeoutScope } from './errors.ts';
+import { systemClock, type Clock } from '../clock/clock.ts';
+import { TimeoutError, type TimeoutScope } from '../errors/errors.ts';
 import { createTimeoutQueue, type TimeoutHandle, type TimeoutQueue } from './timeout-queue.ts';
 
 // A lighter timeout step than cockatiel's TimeoutPolicy, which derives an AbortController and adds

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { createBulkhead, type Bulkhead, type BulkheadOptions } from './bulkhead.ts';
+import { createBulkhead, type Bulkhead, type BulkheadOptions } from '../bulkhead/bulkhead.ts';
 import {
   CircuitBreaker,
   type CircuitBreakerOptions,
@@ -8,8 +8,8 @@ import {
   type CircuitState,
   type CircuitStateChange,
   type Disposable,
-} from './circuit-breaker.ts';
-import { systemClock, type Clock } from './clock.ts';
+} from '../breaker/circuit-breaker.ts';
+import { systemClock, type Clock } from '../clock/clock.ts';
 import {
   BulkheadFullError,
   CircuitOpenError,
@@ -17,14 +17,14 @@ import {
   PolicyDisposedError,
   RetriesExhaustedError,
   TimeoutError,
-} from './errors.ts';
-import { shouldFallBack, type Fallback } from './fallback.ts';
-import type { HealthCheck } from './health-check.ts';
-import { dependencyMetrics, type CallOutcome } from './metrics.ts';
-import { createRetryBudget, type RetryBudget, type RetryBudgetOptions } from './retry-budget.ts';
-import { createRetryPolicy, type RetryOptions, type RetryPolicy } from './retry.ts';
-import { createTimeoutQueue } from './timeout-queue.ts';
-import { runAttempt, type AttemptContext } from './timeout.ts';
+} from '../errors/errors.ts';
+import { shouldFallBack, type Fallback } from '../fallback/fallback.ts';
+import type { HealthCheck } from '../health/health-check.ts';
+import { dependencyMetrics, type CallOutcome } from '../metrics/metrics.ts';
+import { createRetryBudget, type RetryBudget, type RetryBudgetOptions } from '../retry/retry-budget.ts';
+import { createRetryPolicy, type RetryOptions, type RetryPolicy } from '../retry/retry.ts';
+import { createTimeoutQueue } from '../timeout/timeout-queue.ts';
+import { runAttempt, type AttemptContext } from '../timeout/timeout.ts';
 
 export interface DependencyPolicyOptions {
   /** Timeout of each attempt; default 2000 ms (Infinity for none). */

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { systemClock, type Clock } from './clock.ts';
-import { CircuitOpenError, countsAsFailure } from './errors.ts';
-import type { HealthCheck } from './health-check.ts';
-import { dependencyMetrics, type CircuitStateLabel, type DependencyMetrics } from './metrics.ts';
+import { systemClock, type Clock } from '../clock/clock.ts';
+import { CircuitOpenError, countsAsFailure } from '../errors/errors.ts';
+import type { HealthCheck } from '../health/health-check.ts';
+import { dependencyMetrics, type CircuitStateLabel, type DependencyMetrics } from '../metrics/metrics.ts';
 import { createOutcomeWindow, type FailureDetectorOptions, type OutcomeWindow } from './outcome-window.ts';
 
 // The state machine is written here rather than taken from cockatiel's CircuitBreakerPolicy because the

@@ -1,9 +1,9 @@
 import { ExponentialBackoff, type GeneratorFn, type IBackoff } from 'cockatiel';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { systemClock, type Clock } from './clock.ts';
-import { isRetryable, RetriesExhaustedError, type RetryStopReason } from './errors.ts';
-import { dependencyMetrics } from './metrics.ts';
+import { systemClock, type Clock } from '../clock/clock.ts';
+import { isRetryable, RetriesExhaustedError, type RetryStopReason } from '../errors/errors.ts';
+import { dependencyMetrics } from '../metrics/metrics.ts';
 import type { RetryBudget } from './retry-budget.ts';
 
 export interface RetryOptions {

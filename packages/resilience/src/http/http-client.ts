@@ -1,18 +1,18 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import axios, { isAxiosError, type AxiosResponse, type CreateAxiosDefaults, type Method } from 'axios';
-import type { CircuitState } from './circuit-breaker.ts';
-import { systemClock } from './clock.ts';
+import type { CircuitState } from '../breaker/circuit-breaker.ts';
+import { systemClock } from '../clock/clock.ts';
 import {
   createDependencyPolicy,
   type DependencyPolicy,
   type DependencyPolicyDeps,
   type DependencyPolicyOptions,
-} from './dependency-policy.ts';
-import { DependencyHttpError } from './errors.ts';
-import type { Fallback } from './fallback.ts';
-import type { HealthCheck } from './health-check.ts';
-import { parseRetryAfter } from './retry-after.ts';
+} from '../policy/dependency-policy.ts';
+import { DependencyHttpError } from '../errors/errors.ts';
+import type { Fallback } from '../fallback/fallback.ts';
+import type { HealthCheck } from '../health/health-check.ts';
+import { parseRetryAfter } from '../retry/retry-after.ts';
 
 export interface HttpClientOptions extends DependencyPolicyOptions {
   /** Name in metrics, logs and errors (`inventory`). */
