@@ -1,5 +1,6 @@
-import { BulkheadPolicy } from 'cockatiel';
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../clock/clock.ts';
+import { AdmissionQueue } from '../concurrency/admission-queue.ts';
 import { BulkheadFullError } from '../errors/errors.ts';
 
 export interface BulkheadOptions {
@@ -16,15 +17,18 @@ export interface Bulkhead {
   readonly active: number;
   /** Waiting calls. */
   readonly queued: number;
-  /** Runs `fn` when a slot is free; rejects with BulkheadFullError when slots and queue are full. */
+  /**
+   * Runs `fn` when a slot is free, first come first served; rejects with BulkheadFullError when slots and
+   * queue are full, with the signal's reason (freeing the queue slot at once) when the caller aborts.
+   */
   execute<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
 }
 
-/** cockatiel's bulkhead, with the platform's error and a queued call that leaves as soon as its caller aborts. */
+/** A fixed concurrency limit with a FIFO queue (see concurrency/admission-queue.ts for why not cockatiel's). */
 export function createBulkhead(
   dependency: string,
   options: BulkheadOptions = {},
-  deps: { readonly logger?: Logger } = {},
+  deps: { readonly logger?: Logger; readonly clock?: Clock } = {},
 ): Bulkhead {
   const maxConcurrent = options.maxConcurrent ?? 32;
   const maxQueue = options.maxQueue ?? 64;
@@ -34,39 +38,31 @@ export function createBulkhead(
   if (!Number.isSafeInteger(maxQueue) || maxQueue < 0) {
     throw new RangeError(`maxQueue must be an integer >= 0, got ${maxQueue}`);
   }
-  const policy = new BulkheadPolicy(maxConcurrent, maxQueue);
+  const queue = new AdmissionQueue(() => maxConcurrent, maxQueue, deps.clock ?? systemClock);
+  const onFull = (): Error => {
+    deps.logger?.debug({ dependency, maxConcurrent, maxQueue }, 'bulkhead full, call rejected');
+    return new BulkheadFullError(dependency, maxConcurrent, maxQueue);
+  };
+  const run = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } finally {
+      queue.release();
+    }
+  };
   return {
     maxConcurrent,
     maxQueue,
     get active() {
-      return maxConcurrent - policy.executionSlots;
+      return queue.active;
     },
     get queued() {
-      return maxQueue - policy.queueSlots;
+      return queue.queued;
     },
     execute<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
       if (signal?.aborted) return Promise.reject(signal.reason);
-      if (policy.executionSlots > 0) return policy.execute(fn, signal);
-      if (policy.queueSlots <= 0) {
-        deps.logger?.debug({ dependency, maxConcurrent, maxQueue }, 'bulkhead full, call rejected');
-        return Promise.reject(new BulkheadFullError(dependency, maxConcurrent, maxQueue));
-      }
-      if (signal === undefined) return policy.execute(fn);
-      // cockatiel drops an aborted call only when it reaches the head of the queue; leave now instead.
-      return new Promise<T>((resolve, reject) => {
-        const onAbort = (): void => reject(signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-        policy.execute(fn, signal).then(
-          (value) => {
-            signal.removeEventListener('abort', onAbort);
-            resolve(value);
-          },
-          (error: unknown) => {
-            signal.removeEventListener('abort', onAbort);
-            reject(error);
-          },
-        );
-      });
+      if (queue.tryAcquire()) return run(fn);
+      return queue.acquire({ signal, onFull }).then(() => run(fn));
     },
   };
 }
