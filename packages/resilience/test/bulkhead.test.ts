@@ -112,10 +112,12 @@ describe('bulkhead', () => {
     const gates = Array.from({ length: 12 }, () => deferred<void>());
     const controllers = gates.map(() => new AbortController());
     const results = gates.map((gate, i) =>
-      bulkhead.execute(() => gate.promise, controllers[i]!.signal).then(
-        () => 'ok',
-        (error: unknown) => error,
-      ),
+      bulkhead
+        .execute(() => gate.promise, controllers[i]!.signal)
+        .then(
+          () => 'ok',
+          (error: unknown) => error,
+        ),
     );
     controllers[3]!.abort(new Error('aborted'));
     gates[0]!.resolve();

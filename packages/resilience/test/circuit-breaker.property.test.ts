@@ -1,6 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { CircuitBreaker, type CircuitBreakerOptions, type CircuitPermit } from '../src/breaker/circuit-breaker.ts';
+import {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitPermit,
+} from '../src/breaker/circuit-breaker.ts';
 import { createManualClock } from '../src/clock/clock.ts';
 import { CircuitOpenError } from '../src/errors/errors.ts';
 import type { FailureDetectorOptions } from '../src/breaker/outcome-window.ts';

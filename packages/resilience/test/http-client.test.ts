@@ -2,7 +2,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { createManualClock, type ManualClock } from '../src/clock/clock.ts';
-import { CircuitOpenError, DependencyHttpError, RetriesExhaustedError, TimeoutError } from '../src/errors/errors.ts';
+import {
+  CircuitOpenError,
+  DependencyHttpError,
+  RetriesExhaustedError,
+  TimeoutError,
+} from '../src/errors/errors.ts';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from '../src/http/http-client.ts';
 import { parseRetryAfter } from '../src/retry/retry-after.ts';
 import { captureLogger, metricValue, newRegistry } from './helpers.ts';

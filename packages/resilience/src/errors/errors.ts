@@ -111,7 +111,8 @@ export class ConcurrencyLimitError extends ResilienceError {
  * opened (through other calls) while this call was between attempts; an earlier attempt was sent, so the
  * dependency may have acted on it (never read this as "nothing happened", as a CircuitOpenError reads).
  */
-export type RetryStopReason = 'max-attempts' | 'budget' | 'deadline' | 'retry-after-too-long' | 'circuit-open';
+export type RetryStopReason =
+  'max-attempts' | 'budget' | 'deadline' | 'retry-after-too-long' | 'circuit-open';
 
 export class RetriesExhaustedError extends ResilienceError {
   readonly attempts: number;
