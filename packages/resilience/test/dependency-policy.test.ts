@@ -128,7 +128,10 @@ describe('dependency policy', () => {
     expect(policy.circuitState).toBe('closed');
     // Two calls that fail after all their attempts are two failures: the circuit opens.
     for (let i = 0; i < 2; i++) {
-      await drive(clock, policy.execute(() => Promise.reject(new Retryable('down')))).catch(() => undefined);
+      await drive(
+        clock,
+        policy.execute(() => Promise.reject(new Retryable('down'))),
+      ).catch(() => undefined);
     }
     expect(policy.circuitState).toBe('open');
   });
