@@ -3,12 +3,7 @@ import type { CircuitState } from '../src/breaker/circuit-breaker.ts';
 import { CircuitOpenError } from '../src/errors/errors.ts';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from '../src/http/http-client.ts';
 import { captureLogger, metricValue, newRegistry } from './helpers.ts';
-import {
-  startReplica,
-  startRoundRobinProxy,
-  type Replica,
-  type RoundRobinProxy,
-} from './support/replicas.ts';
+import { startReplica, startRoundRobinProxy, type RoundRobinProxy } from './support/replicas.ts';
 
 // Two replicas of a dependency behind a real per-connection round-robin TCP proxy (what a Kubernetes
 // Service does), the client knowing only the proxy's address. The figures these runs produce (failure
