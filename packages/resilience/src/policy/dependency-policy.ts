@@ -125,6 +125,8 @@ class Policy implements DependencyPolicy {
   readonly #fallbackWhen: (error: unknown) => boolean;
   readonly #retry: RetryPolicy | undefined;
   readonly #timeouts: TimeoutQueue;
+  /** An attempt that started with less time than this cannot prove the dependency failed (see CallRecord). */
+  readonly #conclusiveMs: number;
   #disposed = false;
 
   constructor(name: string, options: DependencyPolicyOptions, deps: DependencyPolicyDeps) {
@@ -136,6 +138,7 @@ class Policy implements DependencyPolicy {
     this.#deadlineMs = options.deadlineMs ?? 10_000;
     if (!(this.#timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${this.#timeoutMs}`);
     if (!(this.#deadlineMs > 0)) throw new RangeError(`deadlineMs must be > 0, got ${this.#deadlineMs}`);
+    this.#conclusiveMs = Math.min(this.#timeoutMs, this.#deadlineMs) / 2;
     this.#metrics = dependencyMetrics(deps.registry, name);
     this.#isFailure = options.circuitBreaker?.isFailure ?? countsAsFailure;
     this.#fallbackWhen = options.fallbackWhen ?? shouldFallBack;
@@ -267,7 +270,7 @@ class Policy implements DependencyPolicy {
         return value;
       },
       (error: unknown) => {
-        if (!signal?.aborted) call.record.failed(error, byDeadline);
+        if (!signal?.aborted) call.record.failed(error, left < this.#conclusiveMs);
         throw error;
       },
     );
