@@ -14,6 +14,11 @@ export const orderConfigShape = {
   NOTIFICATION_TIMEOUT_MS: ms(1_000),
   NOTIFICATION_MAX_CONCURRENT: count(64, 1_000),
   CIRCUIT_COOL_DOWN_MS: ms(2_000),
+  // Gray-failure policies per dependency (dependency-clients.ts, grayFailureSettings).
+  INVENTORY_HEDGE_MAX_DELAY_MS: ms(250),
+  INVENTORY_MIN_ATTEMPT_MS: ms(100, 0),
+  NOTIFICATION_HEDGE_MAX_DELAY_MS: ms(250),
+  NOTIFICATION_MIN_ATTEMPT_MS: ms(100, 0),
   INLINE_CONFIRMATION_BUDGET_MS: ms(250, 0),
   OUTBOX_POLL_INTERVAL_MS: ms(500, 10),
   OUTBOX_BATCH_SIZE: count(50, 1_000),
