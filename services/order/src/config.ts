@@ -17,4 +17,9 @@ export const orderConfigShape = {
   CIRCUIT_COOL_DOWN_MS: ms(2_000),
   // The outbox, the inline confirmation and the sweeper: defaults in outbox/outbox-settings.ts.
   ...outboxConfigShape,
+  // Gray-failure policies per dependency (dependency-clients.ts, grayFailureSettings).
+  INVENTORY_HEDGE_MAX_DELAY_MS: ms(250),
+  INVENTORY_MIN_ATTEMPT_MS: ms(100, 0),
+  NOTIFICATION_HEDGE_MAX_DELAY_MS: ms(250),
+  NOTIFICATION_MIN_ATTEMPT_MS: ms(100, 0),
 };

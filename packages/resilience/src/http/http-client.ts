@@ -1,18 +1,18 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import axios, { isAxiosError, type AxiosResponse, type CreateAxiosDefaults, type Method } from 'axios';
-import type { CircuitState } from './circuit-breaker.ts';
-import { systemClock } from './clock.ts';
+import type { CircuitState } from '../breaker/circuit-breaker.ts';
+import { systemClock } from '../clock/clock.ts';
 import {
   createDependencyPolicy,
   type DependencyPolicy,
   type DependencyPolicyDeps,
   type DependencyPolicyOptions,
-} from './dependency-policy.ts';
-import { DependencyHttpError } from './errors.ts';
-import type { Fallback } from './fallback.ts';
-import type { HealthCheck } from './health-check.ts';
-import { parseRetryAfter } from './retry-after.ts';
+} from '../policy/dependency-policy.ts';
+import { DependencyHttpError } from '../errors/errors.ts';
+import type { Fallback } from '../fallback/fallback.ts';
+import type { HealthCheck } from '../health/health-check.ts';
+import { parseRetryAfter } from '../retry/retry-after.ts';
 
 export interface HttpClientOptions extends DependencyPolicyOptions {
   /** Name in metrics, logs and errors (`inventory`). */
@@ -93,6 +93,13 @@ export function createHttpClient(options: HttpClientOptions, deps: DependencyPol
   const agentOptions = { keepAlive: true, keepAliveMsecs: 60_000, maxSockets: options.maxSockets ?? 64 };
   const httpAgent = new HttpAgent(agentOptions);
   const httpsAgent = new HttpsAgent(agentOptions);
+  // Retries and hedges open a connection of their own (closed after the answer): the pooled socket of a
+  // timed-out attempt may be pinned to a replica that stopped answering, and a Service or front proxy
+  // balances per connection, so only a new connection is routed anew.
+  const freshAgents = {
+    httpAgent: new HttpAgent({ keepAlive: false }),
+    httpsAgent: new HttpsAgent({ keepAlive: false }),
+  };
   const instance = axios.create({
     ...options.axios,
     baseURL: options.baseURL,
@@ -149,6 +156,7 @@ export function createHttpClient(options: HttpClientOptions, deps: DependencyPol
             params: req.params,
             headers,
             signal: ctx.signal,
+            ...(ctx.freshConnection ? freshAgents : {}),
           });
         } catch (error) {
           throw toHttpError(method, req.url, error, safeToRetry);
@@ -173,6 +181,8 @@ export function createHttpClient(options: HttpClientOptions, deps: DependencyPol
       {
         ...(req.signal === undefined ? {} : { signal: req.signal }),
         ...(req.fallback === undefined ? {} : { fallback: req.fallback }),
+        // Hedged only when a second copy of the request is harmless.
+        hedge: safeToRetry,
         // Without an idempotency key a timed-out POST may have been applied: only retry what says so.
         ...(safeToRetry
           ? {}
@@ -219,6 +229,8 @@ export function createHttpClient(options: HttpClientOptions, deps: DependencyPol
       policy.dispose();
       httpAgent.destroy();
       httpsAgent.destroy();
+      freshAgents.httpAgent.destroy();
+      freshAgents.httpsAgent.destroy();
     },
   };
 }

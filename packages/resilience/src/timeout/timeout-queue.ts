@@ -1,4 +1,4 @@
-import type { Clock } from './clock.ts';
+import type { Clock } from '../clock/clock.ts';
 
 // Attempts of one policy share a timeout, so their deadlines arrive in the order they were set: a FIFO
 // list under a single clock timer replaces a Node timer per attempt (setTimeout + clearTimeout were the

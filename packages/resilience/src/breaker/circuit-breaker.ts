@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { systemClock, type Clock } from './clock.ts';
-import { CircuitOpenError, countsAsFailure } from './errors.ts';
-import type { HealthCheck } from './health-check.ts';
-import { dependencyMetrics, type CircuitStateLabel, type DependencyMetrics } from './metrics.ts';
+import { systemClock, type Clock } from '../clock/clock.ts';
+import { CircuitOpenError, countsAsFailure } from '../errors/errors.ts';
+import type { HealthCheck } from '../health/health-check.ts';
+import { dependencyMetrics, type CircuitStateLabel, type DependencyMetrics } from '../metrics/metrics.ts';
 import { createOutcomeWindow, type FailureDetectorOptions, type OutcomeWindow } from './outcome-window.ts';
 
 // The state machine is written here rather than taken from cockatiel's CircuitBreakerPolicy because the
@@ -30,8 +30,16 @@ export interface CircuitBreakerOptions {
   readonly slowCall?: { readonly thresholdMs: number; readonly ratePercent: number };
   /** How long the circuit stays open before it lets probe calls through; default 10000. */
   readonly coolDownMs?: number;
-  /** Half-open admits `probes` calls (default 5) and closes after `successesToClose` of them succeed (default 3). */
-  readonly halfOpen?: { readonly probes?: number; readonly successesToClose?: number };
+  /**
+   * Half-open admits `probes` calls (default 5) and closes after `successesToClose` of them succeed
+   * (default 3). A probe without an outcome after `probeTimeoutMs` (default 5000) counts as a failed probe,
+   * so hanging probes cannot hold the circuit half-open forever.
+   */
+  readonly halfOpen?: {
+    readonly probes?: number;
+    readonly successesToClose?: number;
+    readonly probeTimeoutMs?: number;
+  };
   /** Which errors count as failures; default every error except those with `countsAsFailure: false`. */
   readonly isFailure?: (error: unknown) => boolean;
   /** Whether the health check `circuit:<dependency>` is critical; default false. */
@@ -58,8 +66,26 @@ const STATE_LABEL: Readonly<Record<CircuitState, CircuitStateLabel>> = {
   isolated: 'isolated',
 };
 
-/** A permission to call the dependency, handed back with the outcome so late results of an old state are ignored. */
-export type CircuitPermit = number;
+/**
+ * A permission to call the dependency, handed back with the outcome so late results of an old state are
+ * ignored. Opaque to callers; a half-open probe's permit also carries its probe timer.
+ */
+export interface CircuitPermit {
+  readonly generation: number;
+}
+
+class Permit implements CircuitPermit {
+  readonly generation: number;
+  /** Half-open probes are counted once each; closed permits are shared and never settle. */
+  readonly probe: boolean;
+  settled = false;
+  timer: unknown = undefined;
+
+  constructor(generation: number, probe: boolean) {
+    this.generation = generation;
+    this.probe = probe;
+  }
+}
 
 export class CircuitBreaker {
   readonly dependency: string;
@@ -71,12 +97,15 @@ export class CircuitBreaker {
   readonly #coolDownMs: number;
   readonly #probes: number;
   readonly #successesToClose: number;
+  readonly #probeTimeoutMs: number;
   readonly #isFailure: (error: unknown) => boolean;
   readonly #critical: boolean;
   readonly #listeners = new Set<(change: CircuitStateChange) => void>();
   #state: CircuitState = 'closed';
   /** Changes with every transition; a permit from an older generation no longer counts. */
   #generation = 0;
+  /** Shared by every call of one closed generation: no allocation on the hot path. */
+  #closedPermit = new Permit(0, false);
   #openUntil = 0;
   #coolDownTimer: unknown = undefined;
   #probesAdmitted = 0;
@@ -102,6 +131,10 @@ export class CircuitBreaker {
     this.#coolDownMs = options.coolDownMs ?? 10_000;
     this.#probes = options.halfOpen?.probes ?? 5;
     this.#successesToClose = options.halfOpen?.successesToClose ?? Math.min(3, this.#probes);
+    this.#probeTimeoutMs = options.halfOpen?.probeTimeoutMs ?? 5000;
+    if (!(this.#probeTimeoutMs > 0)) {
+      throw new RangeError(`halfOpen.probeTimeoutMs must be > 0, got ${this.#probeTimeoutMs}`);
+    }
     if (!(this.#coolDownMs >= 0)) throw new RangeError(`coolDownMs must be >= 0, got ${this.#coolDownMs}`);
     if (!Number.isSafeInteger(this.#probes) || this.#probes < 1) {
       throw new RangeError(`halfOpen.probes must be an integer >= 1, got ${this.#probes}`);
@@ -141,11 +174,11 @@ export class CircuitBreaker {
     const state = this.#state === 'open' ? this.state : this.#state;
     switch (state) {
       case 'closed':
-        return this.#generation;
+        return this.#closedPermit;
       case 'half-open':
         if (this.#probesAdmitted >= this.#probes) throw new CircuitOpenError(this.dependency, 'half-open');
         this.#probesAdmitted++;
-        return this.#generation;
+        return this.#probePermit();
       case 'open':
         throw new CircuitOpenError(this.dependency, 'open', Math.ceil(this.#openUntil - this.#clock.now()));
       case 'isolated':
@@ -155,17 +188,51 @@ export class CircuitBreaker {
 
   /** Reports a call that completed; `durationMs` decides whether it was slow. */
   onSuccess(permit: CircuitPermit, durationMs: number): void {
-    this.#record(permit, false, durationMs >= this.#slowMs);
+    if (this.#settle(permit)) this.#record(permit, false, durationMs >= this.#slowMs);
   }
 
   /** Reports a call that threw: counted as a failure or, for errors such as a 404, as a success. */
   onError(permit: CircuitPermit, error: unknown, durationMs: number): void {
-    this.#record(permit, this.#isFailure(error), durationMs >= this.#slowMs);
+    if (this.#settle(permit)) this.#record(permit, this.#isFailure(error), durationMs >= this.#slowMs);
   }
 
   /** Gives a permit back without an outcome (the caller cancelled): a half-open probe slot frees up. */
   release(permit: CircuitPermit): void {
-    if (permit === this.#generation && this.#state === 'half-open') this.#probesAdmitted--;
+    if (!this.#settle(permit)) return;
+    if (permit.generation === this.#generation && this.#state === 'half-open') this.#probesAdmitted--;
+  }
+
+  #probePermit(): Permit {
+    const permit = new Permit(this.#generation, true);
+    permit.timer = this.#clock.setTimeout(
+      () => {
+        permit.timer = undefined;
+        if (permit.settled) return;
+        permit.settled = true;
+        if (permit.generation !== this.#generation) return;
+        this.#logger.warn(
+          { dependency: this.dependency, probeTimeoutMs: this.#probeTimeoutMs },
+          'half-open probe timed out',
+        );
+        this.#record(permit, true, false);
+      },
+      this.#probeTimeoutMs,
+      { unref: true },
+    );
+    return permit;
+  }
+
+  /** Marks a permit used; false when its outcome was given already (or its probe timed out). */
+  #settle(permit: CircuitPermit): boolean {
+    const own = permit as Permit;
+    if (!own.probe) return true;
+    if (own.settled) return false;
+    own.settled = true;
+    if (own.timer !== undefined) {
+      this.#clock.clearTimeout(own.timer);
+      own.timer = undefined;
+    }
+    return true;
   }
 
   /** Runs `fn` through the breaker alone (the dependency policy composes the steps itself). */
@@ -223,7 +290,7 @@ export class CircuitBreaker {
   }
 
   #record(permit: CircuitPermit, failed: boolean, slow: boolean): void {
-    if (permit !== this.#generation) return;
+    if (permit.generation !== this.#generation) return;
     if (this.#state === 'closed') {
       if (this.#window.record(failed, slow)) this.#transition('open');
     } else if (this.#state === 'half-open') {
@@ -249,6 +316,7 @@ export class CircuitBreaker {
     if (from === to || this.#disposed) return;
     this.#state = to;
     this.#generation++;
+    this.#closedPermit = new Permit(this.#generation, false);
     this.#clearCoolDown();
     if (to === 'open') {
       this.#openUntil = this.#clock.now() + this.#coolDownMs;

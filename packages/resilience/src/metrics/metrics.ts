@@ -11,6 +11,7 @@ export const CALL_OUTCOMES = [
   'timeout',
   'rejected_open',
   'rejected_bulkhead',
+  'rejected_limit',
   'fallback',
 ] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
@@ -182,4 +183,90 @@ function createDependencyMetrics(state: RegistryState, dependency: string): Depe
       else retries.inc();
     },
   };
+}
+
+/** What became of a hedge: answered first (`won`), aborted because another attempt answered (`lost`),
+ * failed itself (`failed`), or not sent because the hedge budget was spent (`skipped`). */
+export const HEDGE_OUTCOMES = ['won', 'lost', 'failed', 'skipped'] as const;
+export type HedgeOutcome = (typeof HEDGE_OUTCOMES)[number];
+
+const hedgeCounters = new WeakMap<Registry, Counter<'dependency' | 'outcome'>>();
+
+/** `resilience_hedges_total{dependency,outcome}`; every outcome series exists from the start at 0. */
+export function hedgeMetrics(registry: Registry, dependency: string): (outcome: HedgeOutcome) => void {
+  let counter = hedgeCounters.get(registry);
+  if (counter === undefined) {
+    counter = existingOr(
+      registry,
+      'resilience_hedges_total',
+      () =>
+        new Counter({
+          name: 'resilience_hedges_total',
+          help: 'Hedged attempts to a dependency by what became of them',
+          labelNames: ['dependency', 'outcome'],
+          registers: [registry],
+        }),
+    );
+    hedgeCounters.set(registry, counter);
+  }
+  const series = new Map(HEDGE_OUTCOMES.map((outcome) => [outcome, counter.labels({ dependency, outcome })]));
+  for (const child of series.values()) child.inc(0);
+  return (outcome) => series.get(outcome)!.inc();
+}
+
+export interface ConcurrencySnapshot {
+  readonly limit: number;
+  readonly inflight: number;
+  readonly queued: number;
+}
+
+const concurrencySources = new WeakMap<Registry, Map<string, () => ConcurrencySnapshot>>();
+
+/**
+ * `resilience_concurrency_limit`, `resilience_concurrency_inflight` and `resilience_concurrency_queued`
+ * (gauges by dependency), read from `read` when scraped: nothing is paid on the hot path.
+ */
+export function registerConcurrencyMetrics(
+  registry: Registry,
+  dependency: string,
+  read: () => ConcurrencySnapshot,
+): void {
+  let sources = concurrencySources.get(registry);
+  if (sources === undefined) {
+    const all = new Map<string, () => ConcurrencySnapshot>();
+    sources = all;
+    concurrencySources.set(registry, all);
+    const gauge = (name: string, help: string, field: keyof ConcurrencySnapshot): void => {
+      existingOr(
+        registry,
+        name,
+        () =>
+          new Gauge({
+            name,
+            help,
+            labelNames: ['dependency'],
+            registers: [registry],
+            collect() {
+              for (const [dep, readSnapshot] of all) this.set({ dependency: dep }, readSnapshot()[field]);
+            },
+          }),
+      );
+    };
+    gauge(
+      'resilience_concurrency_limit',
+      'Current adaptive concurrency limit of calls to a dependency',
+      'limit',
+    );
+    gauge(
+      'resilience_concurrency_inflight',
+      'Calls to a dependency running under its concurrency limit',
+      'inflight',
+    );
+    gauge(
+      'resilience_concurrency_queued',
+      'Calls to a dependency waiting for its concurrency limit',
+      'queued',
+    );
+  }
+  sources.set(dependency, read);
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from './clock.ts';
+import { systemClock, type Clock } from '../clock/clock.ts';
 
 // Retries across every caller of a dependency are capped at a share of its recent requests (as Envoy's
 // and Finagle's retry budgets), so a failing dependency sees at most (1 + budgetPercent/100) times its

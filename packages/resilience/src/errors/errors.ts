@@ -5,6 +5,7 @@ export type ResilienceErrorCode =
   | 'TIMEOUT'
   | 'CIRCUIT_OPEN'
   | 'BULKHEAD_FULL'
+  | 'CONCURRENCY_LIMITED'
   | 'RETRIES_EXHAUSTED'
   | 'DEPENDENCY_HTTP_ERROR'
   | 'DEPENDENCY_UNREACHABLE'
@@ -85,8 +86,33 @@ export class BulkheadFullError extends ResilienceError {
   }
 }
 
-/** Why the retry policy stopped while the last failure was still retryable. */
-export type RetryStopReason = 'max-attempts' | 'budget' | 'deadline' | 'retry-after-too-long';
+/**
+ * The adaptive concurrency limit of the dependency is reached and its queue is full. Our own burst, not a
+ * failure of the dependency: the breaker never counts it.
+ */
+export class ConcurrencyLimitError extends ResilienceError {
+  readonly limit: number;
+  readonly maxQueue: number;
+  override readonly countsAsFailure = false;
+
+  constructor(dependency: string, limit: number, maxQueue: number) {
+    super(
+      dependency,
+      'CONCURRENCY_LIMITED',
+      `${dependency}: concurrency limit reached (${limit} running, ${maxQueue} queued)`,
+    );
+    this.limit = limit;
+    this.maxQueue = maxQueue;
+  }
+}
+
+/**
+ * Why the retry policy stopped while the last failure was still retryable. `circuit-open`: the circuit
+ * opened (through other calls) while this call was between attempts; an earlier attempt was sent, so the
+ * dependency may have acted on it (never read this as "nothing happened", as a CircuitOpenError reads).
+ */
+export type RetryStopReason =
+  'max-attempts' | 'budget' | 'deadline' | 'retry-after-too-long' | 'circuit-open';
 
 export class RetriesExhaustedError extends ResilienceError {
   readonly attempts: number;

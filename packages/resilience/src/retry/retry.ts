@@ -1,9 +1,9 @@
 import { ExponentialBackoff, type GeneratorFn, type IBackoff } from 'cockatiel';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { systemClock, type Clock } from './clock.ts';
-import { isRetryable, RetriesExhaustedError, type RetryStopReason } from './errors.ts';
-import { dependencyMetrics } from './metrics.ts';
+import { systemClock, type Clock } from '../clock/clock.ts';
+import { isRetryable, RetriesExhaustedError, type RetryStopReason } from '../errors/errors.ts';
+import { dependencyMetrics } from '../metrics/metrics.ts';
 import type { RetryBudget } from './retry-budget.ts';
 
 export interface RetryOptions {
@@ -19,6 +19,11 @@ export interface RetryOptions {
   readonly maxRetryAfterMs?: number;
   /** Which errors are retried; default those marked `retryable: true` (see isRetryable). */
   readonly retryOn?: (error: unknown) => boolean;
+  /**
+   * A retry starts only when at least this much of the call's deadline is left after its backoff;
+   * default 0. An attempt with less time than the dependency needs can only time out.
+   */
+  readonly minAttemptMs?: number;
 }
 
 export interface RetryDeps {
@@ -37,6 +42,8 @@ export interface RetryExecuteOptions {
   readonly deadlineAt?: number | undefined;
   /** Overrides the policy's predicate for this call (the HTTP client narrows it for POST without a key). */
   readonly retryOn?: ((error: unknown) => boolean) | undefined;
+  /** Asked before each retry; true stops with reason `circuit-open` (the dependency policy's breaker opened). */
+  readonly circuitOpen?: (() => boolean) | undefined;
 }
 
 export interface RetryPolicy {
@@ -64,6 +71,8 @@ export function createRetryPolicy(dependency: string, options: RetryOptions, dep
     throw new RangeError(`maxAttempts must be an integer >= 1, got ${maxAttempts}`);
   }
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
+  const minAttemptMs = options.minAttemptMs ?? 0;
+  if (!(minAttemptMs >= 0)) throw new RangeError(`minAttemptMs must be >= 0, got ${minAttemptMs}`);
   const defaultRetryOn = options.retryOn ?? isRetryable;
   const clock = deps.clock ?? systemClock;
   const budget = deps.budget;
@@ -115,13 +124,15 @@ export function createRetryPolicy(dependency: string, options: RetryOptions, dep
             if (retryAfterMs > maxRetryAfterMs) throw giveUp('retry-after-too-long');
             delayMs = Math.max(delayMs, retryAfterMs);
           }
-          if (opts?.deadlineAt !== undefined && clock.now() + delayMs >= opts.deadlineAt) {
+          if (opts?.deadlineAt !== undefined && opts.deadlineAt - (clock.now() + delayMs) <= minAttemptMs) {
             throw giveUp('deadline');
           }
+          if (opts?.circuitOpen?.() === true) throw giveUp('circuit-open');
           if (budget !== undefined && !budget.tryAcquireRetry()) throw giveUp('budget');
           metrics.retry();
           logger.debug({ dependency, attempt: attempt + 1, delayMs, err: error }, 'retrying call');
           await wait(delayMs, signal);
+          if (opts?.circuitOpen?.() === true) throw giveUp('circuit-open');
         }
       }
     },

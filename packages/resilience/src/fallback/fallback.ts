@@ -1,4 +1,4 @@
-import { countsAsFailure } from './errors.ts';
+import { countsAsFailure } from '../errors/errors.ts';
 
 /** Produces the degraded answer from the error that made the call fail. */
 export type Fallback<T> = (error: unknown) => T | Promise<T>;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { HealthRegistry } from './health-registry.ts';
+import type { HealthRegistry } from '../health/health-registry.ts';
 
 export interface GracefulShutdownOptions {
   readonly server: Server;

@@ -1,5 +1,5 @@
-import { systemClock, type Clock } from './clock.ts';
-import { TimeoutError, type TimeoutScope } from './errors.ts';
+import { systemClock, type Clock } from '../clock/clock.ts';
+import { TimeoutError, type TimeoutScope } from '../errors/errors.ts';
 import { createTimeoutQueue, type TimeoutHandle, type TimeoutQueue } from './timeout-queue.ts';
 
 // A lighter timeout step than cockatiel's TimeoutPolicy, which derives an AbortController and adds
@@ -10,18 +10,30 @@ import { createTimeoutQueue, type TimeoutHandle, type TimeoutQueue } from './tim
 export interface AttemptContext {
   /** Aborted when this attempt times out or the caller's signal aborts. */
   readonly signal: AbortSignal;
-  /** 1 for the first attempt, 2 for the first retry, ... */
+  /** 1 for the first attempt, then 2, 3, ... for each retry or hedge of the call. */
   readonly attempt: number;
+  /**
+   * True for retries and hedges: the callee should open a new connection rather than reuse a pooled
+   * keep-alive one, so a Service or front proxy that balances per connection routes it anew (away from
+   * a replica that stopped answering on the old one).
+   */
+  readonly freshConnection: boolean;
+  /** True when this attempt is a hedge sent while an earlier attempt of the call still runs. */
+  readonly hedge: boolean;
 }
 
 class LazyAttemptContext implements AttemptContext {
   readonly attempt: number;
+  readonly freshConnection: boolean;
+  readonly hedge: boolean;
   #controller: AbortController | undefined = undefined;
   #aborted = false;
   #reason: unknown = undefined;
 
-  constructor(attempt: number) {
+  constructor(attempt: number, freshConnection: boolean, hedge: boolean) {
     this.attempt = attempt;
+    this.freshConnection = freshConnection;
+    this.hedge = hedge;
   }
 
   get signal(): AbortSignal {
@@ -43,6 +55,9 @@ class LazyAttemptContext implements AttemptContext {
 export interface AttemptOptions {
   readonly dependency: string;
   readonly attempt: number;
+  /** See AttemptContext; default false. */
+  readonly freshConnection?: boolean;
+  readonly hedge?: boolean;
   /** Infinity for none. */
   readonly timeoutMs: number;
   /** Which timeout `timeoutMs` is (an attempt's own, or what is left of the call's deadline). */
@@ -64,7 +79,11 @@ export function runAttempt<T>(fn: (ctx: AttemptContext) => Promise<T>, options: 
   const callerSignal = options.signal;
   if (callerSignal?.aborted) return Promise.reject(callerSignal.reason);
   return new Promise<T>((resolve, reject) => {
-    const ctx = new LazyAttemptContext(options.attempt);
+    const ctx = new LazyAttemptContext(
+      options.attempt,
+      options.freshConnection ?? false,
+      options.hedge ?? false,
+    );
     const clock = options.clock;
     let settled = false;
     let timer: TimeoutHandle | undefined = undefined;

@@ -62,8 +62,9 @@ export function createOutcomeWindow(
 }
 
 interface RateLimits {
-  readonly failureRate: number;
-  readonly slowRate: number;
+  /** Percentages as given: compared as `count * 100 >= percent * total`, exact for the integers people write. */
+  readonly failurePercent: number;
+  readonly slowPercent: number;
   readonly minimumCalls: number;
 }
 
@@ -78,16 +79,19 @@ function rateLimits(
   requireInteger('minimumCalls', minimumCalls, 1);
   if (minimumCalls > maxMinimum) throw new RangeError(`minimumCalls must be at most ${maxMinimum}`);
   return {
-    failureRate: failureRatePercent / 100,
-    slowRate: slowRatePercent === undefined ? Infinity : slowRatePercent / 100,
+    failurePercent: failureRatePercent,
+    slowPercent: slowRatePercent ?? Infinity,
     minimumCalls,
   };
 }
 
+// A rate reached exactly opens the circuit. `failures >= (percent / 100) * total` misses it: 7 / 100 is
+// 0.07000000000000001 in binary, so 7 failures in 100 calls at 7 % stayed closed. Scaling the count
+// instead keeps both sides integers.
 function exceeds(limits: RateLimits, total: number, failures: number, slow: number): boolean {
   return (
     total >= limits.minimumCalls &&
-    (failures >= limits.failureRate * total || slow >= limits.slowRate * total)
+    (failures * 100 >= limits.failurePercent * total || slow * 100 >= limits.slowPercent * total)
   );
 }
 
