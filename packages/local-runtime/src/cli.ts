@@ -2,8 +2,8 @@
 // The local runtime's command line: up, down, status, logs, restart, events (see README.md).
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROL_URL, LOCAL_PORTS } from '@self-healing-shop/contracts';
-import { RuntimeNotRunningError } from './control-client.ts';
-import { ManifestError } from './manifest-error.ts';
+import { RuntimeNotRunningError } from './control-plane/control-client.ts';
+import { ManifestError } from './manifests/manifest-error.ts';
 import { down } from './cli/down.ts';
 import { events } from './cli/events.ts';
 import { logs } from './cli/logs.ts';

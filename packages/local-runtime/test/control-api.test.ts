@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AddressInfo } from 'node:net';
-import { createControlApi } from '../src/control-api.ts';
+import { createControlApi } from '../src/control-plane/control-api.ts';
 import type { ReplicaView } from '@self-healing-shop/contracts';
-import { ControlClient } from '../src/control-client.ts';
-import { EventLog } from '../src/event-log.ts';
-import { freePort } from '../src/ports.ts';
+import { ControlClient } from '../src/control-plane/control-client.ts';
+import { EventLog } from '../src/control-plane/event-log.ts';
+import { freePort } from '../src/networking/ports.ts';
 
 const replica: ReplicaView = {
   name: 'order-abc-x1',

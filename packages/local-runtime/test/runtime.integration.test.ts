@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { ControlClient } from '../src/control-client.ts';
+import { ControlClient } from '../src/control-plane/control-client.ts';
 import { startRuntime } from '../src/runtime.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { fixtureManifests, fixtureServer, nextEvent, repoRoot, waitFor } from './helpers.ts';

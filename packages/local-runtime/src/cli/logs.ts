@@ -1,7 +1,7 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ControlClient } from '../control-client.ts';
-import { belongsTo } from '../names.ts';
+import { ControlClient } from '../control-plane/control-client.ts';
+import { belongsTo } from '../supervision/names.ts';
 import { colour, colourFor, lineTime, prettyLine } from './format.ts';
 import { controlUrl, runtimePaths } from './paths.ts';
 

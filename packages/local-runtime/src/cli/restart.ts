@@ -1,5 +1,5 @@
-import { ControlClient } from '../control-client.ts';
-import { belongsTo } from '../names.ts';
+import { ControlClient } from '../control-plane/control-client.ts';
+import { belongsTo } from '../supervision/names.ts';
 import { eventLine } from './format.ts';
 import { controlUrl } from './paths.ts';
 

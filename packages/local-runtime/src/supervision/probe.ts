@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { ProbeSpec } from './deployment-spec.ts';
+import type { ProbeSpec } from '../manifests/deployment-spec.ts';
 
 export type ProbeStatus = 'unknown' | 'success' | 'failure';
 

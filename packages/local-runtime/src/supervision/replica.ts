@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import type { ReplicaPhase } from '@self-healing-shop/contracts';
-import type { PodSpec, ProbeSpec } from './deployment-spec.ts';
+import type { PodSpec, ProbeSpec } from '../manifests/deployment-spec.ts';
 import { httpProbe, ProbeLoop } from './probe.ts';
 
 /** One probe attempt against the replica's port: true when it passes. */
