@@ -50,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         foreground: { type: 'boolean', short: 'f', default: false },
         daemon: { type: 'boolean', default: false },
+        plan: { type: 'string' },
         'k8s-dir': { type: 'string', default: 'k8s/base' },
         'data-dir': { type: 'string' },
         'no-prometheus': { type: 'boolean', default: false },
@@ -97,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
           {
             foreground: values.foreground,
             daemon: values.daemon,
+            ...(values.plan === undefined ? {} : { planFile: values.plan }),
             k8sDir: values['k8s-dir'],
             dataDir,
             prometheus: !values['no-prometheus'],

@@ -7,10 +7,12 @@ import { parseCpuQuantity } from './quantity.ts';
 
 export const UNSUPPORTED = 'is not supported by the local runtime';
 
-/** An HTTP probe, durations in milliseconds. */
+/** A probe, durations in milliseconds: an HTTP GET (path, headers), or an exec probe (command). */
 export interface ProbeSpec {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** An exec probe's command (the database's `pg_isready`), run by the runtime as its equivalent. */
+  readonly command?: readonly string[];
   readonly initialDelayMs: number;
   readonly periodMs: number;
   readonly timeoutMs: number;
