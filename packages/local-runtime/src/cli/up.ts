@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { ControlClient } from '../control-plane/control-client.ts';
 import { preparePlan, DEFAULT_FRONT_PORTS, startRuntime } from '../runtime.ts';
+import type { Runtime } from '../runtime.ts';
 import type { PlanOptions, RuntimePlan } from '../start-up/plan.ts';
 import { colour, eventLine, prettyLine } from './format.ts';
 import { controlUrl, repoRoot, runningDaemon, runtimePaths } from './paths.ts';
@@ -123,35 +124,58 @@ async function planOnce(options: UpOptions, dataDir: string): Promise<RuntimePla
   }
 }
 
-/** `up --foreground` (and the daemon): runs the runtime in this process until SIGINT/SIGTERM. */
-async function runInForeground(options: UpOptions): Promise<number> {
-  const paths = runtimePaths(options.dataDir);
-  await mkdir(paths.dataDir, { recursive: true });
-  // The daemon logs pino JSON to runtime.log; a terminal gets the same lines, compact.
-  const logger = options.daemon
-    ? pino({ name: 'local-runtime' })
-    : pino(
-        { name: 'local-runtime', level: 'info' },
-        new Writable({
-          write(chunk: Buffer, _encoding, callback) {
-            for (const line of chunk.toString('utf8').split('\n')) {
-              // Replica events are printed by the live view below, once.
-              if (line && !line.includes('"event":'))
-                process.stdout.write(`${colour('runtime ', 90, tty)}${prettyLine(line, tty)}\n`);
-            }
-            callback();
-          },
-        }),
-      );
-  writeFileSync(paths.pidFile, `${process.pid}\n`);
-  const removePidFile = () => {
+/** The daemon logs pino JSON to runtime.log; a terminal gets the same lines, compact. */
+function foregroundLogger(daemon: boolean): pino.Logger {
+  if (daemon) return pino({ name: 'local-runtime' });
+  return pino(
+    { name: 'local-runtime', level: 'info' },
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        for (const line of chunk.toString('utf8').split('\n')) {
+          // Replica events are printed by the live view below, once.
+          if (line && !line.includes('"event":'))
+            process.stdout.write(`${colour('runtime ', 90, tty)}${prettyLine(line, tty)}\n`);
+        }
+        callback();
+      },
+    }),
+  );
+}
+
+/** The pid file says who runs; it goes when this process stops (unless another took it over). */
+function claimPidFile(pidFile: string): () => void {
+  writeFileSync(pidFile, `${process.pid}\n`);
+  return () => {
     try {
-      if (readFileSync(paths.pidFile, 'utf8').trim() === String(process.pid)) rmSync(paths.pidFile);
+      if (readFileSync(pidFile, 'utf8').trim() === String(process.pid)) rmSync(pidFile);
     } catch {
       // already gone
     }
   };
-  let runtime: Awaited<ReturnType<typeof startRuntime>> | undefined;
+}
+
+/** In a terminal: every event as it happens, then the URLs once the Deployments are ready. */
+function liveView(runtime: Runtime, timeoutMs: number): void {
+  runtime.events.subscribe((event) => console.log(eventLine(event, tty)));
+  const deadline = Date.now() + timeoutMs;
+  const timer = setInterval(() => {
+    const deployments = [...runtime.controllers.values()].map((c) => c.status());
+    if (deployments.every((d) => d.readyReplicas >= d.replicas)) {
+      clearInterval(timer);
+      void new ControlClient(runtime.controlUrl).status().then(printUrls, () => undefined);
+    } else if (Date.now() > deadline) clearInterval(timer);
+  }, 250);
+}
+
+/** `up --foreground` (and the daemon): runs the runtime in this process until SIGINT/SIGTERM. */
+async function runInForeground(options: UpOptions): Promise<number> {
+  const paths = runtimePaths(options.dataDir);
+  await mkdir(paths.dataDir, { recursive: true });
+  const logger = foregroundLogger(options.daemon);
+  // Node's own start and the imports, before any of the runtime's steps.
+  logger.info({ step: 'process start', ms: Math.round(performance.now()) }, 'start-up step');
+  const removePidFile = claimPidFile(paths.pidFile);
+  let runtime: Runtime | undefined;
   let stopRequested = false;
   const stop = (signal: string) => {
     if (stopRequested) {
@@ -184,20 +208,7 @@ async function runInForeground(options: UpOptions): Promise<number> {
     removePidFile();
     return 1;
   }
-  if (stopRequested) return new Promise(() => undefined);
-  if (!options.daemon) {
-    const started = runtime;
-    started.events.subscribe((event) => console.log(eventLine(event, tty)));
-    const deadline = Date.now() + options.timeoutMs;
-    const timer = setInterval(() => {
-      const deployments = [...started.controllers.values()].map((c) => c.status());
-      if (deployments.every((d) => d.readyReplicas >= d.replicas)) {
-        clearInterval(timer);
-        const control = new ControlClient(started.controlUrl);
-        void control.status().then(printUrls, () => undefined);
-      } else if (Date.now() > deadline) clearInterval(timer);
-    }, 250);
-  }
+  if (!stopRequested && !options.daemon) liveView(runtime, options.timeoutMs);
   // Runs until a signal stops it.
   return new Promise(() => undefined);
 }

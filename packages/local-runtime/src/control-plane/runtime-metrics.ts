@@ -28,17 +28,10 @@ function workloadGauge(
   });
 }
 
-/**
- * The runtime's own metrics under kube-state-metrics names, so dashboards and alerts serve both
- * platforms: Deployments, the database's StatefulSet, and the pods of both.
- */
-export function createRuntimeMetrics(state: {
-  workloads: () => Iterable<WorkloadController>;
-  autoscaler: () => Autoscaler | undefined;
-}): Registry {
-  const registry = new Registry();
+/** The workloads' status under kube-state-metrics names (Deployments and StatefulSets). */
+function workloadMetrics(registry: Registry, workloads: () => Iterable<WorkloadController>): void {
   const gauge = (kind: Kind, name: string, help: string, value: (w: WorkloadController) => number) =>
-    workloadGauge(registry, state.workloads, kind, name, help, value);
+    workloadGauge(registry, workloads, kind, name, help, value);
   gauge(
     'Deployment',
     'kube_deployment_spec_replicas',
@@ -99,6 +92,10 @@ export function createRuntimeMetrics(state: {
     'The generation observed by the StatefulSet controller.',
     (w) => w.status().observedGeneration,
   );
+}
+
+/** Every pod's restarts and readiness, whatever its workload (postgres-0 too). */
+function podMetrics(registry: Registry, workloads: () => Iterable<WorkloadController>): void {
   new Counter({
     name: 'kube_pod_container_status_restarts_total',
     help: 'The number of container restarts per container (carried over to the replacement replica).',
@@ -106,7 +103,7 @@ export function createRuntimeMetrics(state: {
     registers: [registry],
     collect() {
       this.reset();
-      for (const w of state.workloads()) {
+      for (const w of workloads()) {
         for (const r of w.replicas)
           this.inc({ namespace: NAMESPACE, pod: r.name, container: w.spec.containerName }, r.restarts);
       }
@@ -119,7 +116,7 @@ export function createRuntimeMetrics(state: {
     registers: [registry],
     collect() {
       this.reset();
-      for (const w of state.workloads()) {
+      for (const w of workloads()) {
         for (const r of w.replicas) {
           this.set({ namespace: NAMESPACE, pod: r.name, condition: 'true' }, r.ready ? 1 : 0);
           this.set({ namespace: NAMESPACE, pod: r.name, condition: 'false' }, r.ready ? 0 : 1);
@@ -127,6 +124,19 @@ export function createRuntimeMetrics(state: {
       }
     },
   });
+}
+
+/**
+ * The runtime's own metrics under kube-state-metrics names, so dashboards and alerts serve both
+ * platforms: Deployments, the database's StatefulSet, the pods of both, the HPAs.
+ */
+export function createRuntimeMetrics(state: {
+  workloads: () => Iterable<WorkloadController>;
+  autoscaler: () => Autoscaler | undefined;
+}): Registry {
+  const registry = new Registry();
+  workloadMetrics(registry, state.workloads);
+  podMetrics(registry, state.workloads);
   new Gauge({
     name: 'kube_horizontalpodautoscaler_status_desired_replicas',
     help: 'Desired number of replicas of pods managed by this autoscaler.',
