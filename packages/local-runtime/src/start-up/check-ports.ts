@@ -11,7 +11,8 @@ export class PortBusyError extends Error {
 }
 
 function wayOut(port: PlannedPort, problem: string): string {
-  if (problem.includes('local-runtime'))
+  // The daemon's command line: node …/local-runtime/src/cli.ts up --daemon …
+  if (/local-runtime\/src\/cli\.ts up\b/.test(problem))
     return 'a local runtime is already running: `make status`, or `make down` to stop it';
   const move = `${port.flag} <port>${port.flag === '--front-port' ? ' (order; inventory and notification follow)' : ''}`;
   const pid = /by pid (\d+)/.exec(problem)?.[1];
