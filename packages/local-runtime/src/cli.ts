@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // The local runtime's command line: up, down, status, logs, restart, events (see README.md).
 import { parseArgs } from 'node:util';
-import { RuntimeNotRunningError } from './control-client.ts';
-import { ManifestError } from './manifest-error.ts';
+import { DEFAULT_CONTROL_URL, LOCAL_PORTS } from '@self-healing-shop/contracts';
+import { RuntimeNotRunningError } from './control-plane/control-client.ts';
+import { ManifestError } from './manifests/manifest-error.ts';
 import { down } from './cli/down.ts';
 import { events } from './cli/events.ts';
 import { logs } from './cli/logs.ts';
 import { restart } from './cli/restart.ts';
 import { status } from './cli/status.ts';
 import { DEFAULT_PORTS, up } from './cli/up.ts';
+import type { UpOptions } from './cli/up.ts';
 
 const USAGE = `usage: node packages/local-runtime/src/cli.ts <command> [options]
 
@@ -18,53 +20,121 @@ commands:
                           keeps running in the background, log in .data/runtime.log); --foreground
                           stays attached and prints events until Ctrl-C
   down                    stop it: replicas drain (preStop, SIGTERM, grace), Prometheus and PostgreSQL stop; data is kept
-  status [--json]         Deployments ready/desired and every replica: phase, readiness, restarts, age
+  status [--json]         workloads ready/desired and every replica (postgres-0 too): phase, readiness, restarts, age
   logs [deployment] [--no-follow] [--lines 10]
                           the replicas' logs, following new replicas as they start
   restart <deployment> [--no-wait]
                           rolling restart, one replica at a time
-  events [--json]         the runtime's events (started, ready, killed, exited, replaced, scaled, backoff)
+  events [--json]         the runtime's events (started, ready, unready, killed, signalled, exited, replaced, scaled, backoff)
 
 options:
   --data-dir <dir>        where logs, pid file and data live (default .data)
-  --control-port <port>   control API (default 7070; status, logs, restart, events use it too)
-  --front-port <port>     order front; inventory and notification follow (default 8080)
-  --postgres-port <port>  embedded PostgreSQL (default 5433)
-  --prometheus-port <port> Prometheus (default 9090)
+  --control-port <port>   control API (default ${LOCAL_PORTS.control}; status, logs, restart, events use it too)
+  --front-port <port>     order front; inventory and notification follow (default ${LOCAL_PORTS.order})
+  --postgres-port <port>  embedded PostgreSQL (default ${LOCAL_PORTS.postgres})
+  --prometheus-port <port> Prometheus (default ${LOCAL_PORTS.prometheus})
   --hpa-interval <s>      how often the HorizontalPodAutoscalers decide (default 15, as Kubernetes)
-  environment: LOCAL_RUNTIME_CONTROL_URL (default http://127.0.0.1:7070)`;
+  environment: LOCAL_RUNTIME_CONTROL_URL (default ${DEFAULT_CONTROL_URL})`;
 
 function usage(message: string): number {
   console.error(`${message}\n\n${USAGE}`);
   return 2;
 }
 
+const OPTIONS = {
+  foreground: { type: 'boolean', short: 'f', default: false },
+  daemon: { type: 'boolean', default: false },
+  plan: { type: 'string' },
+  'k8s-dir': { type: 'string', default: 'k8s/base' },
+  'data-dir': { type: 'string' },
+  'no-prometheus': { type: 'boolean', default: false },
+  timeout: { type: 'string', default: '180' },
+  json: { type: 'boolean', default: false },
+  'no-follow': { type: 'boolean', default: false },
+  lines: { type: 'string', default: '10' },
+  'no-wait': { type: 'boolean', default: false },
+  'control-port': { type: 'string' },
+  'front-port': { type: 'string' },
+  'postgres-port': { type: 'string' },
+  'prometheus-port': { type: 'string' },
+  'hpa-interval': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+function port(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65_535)
+    throw new RangeError(`--${name} must be a TCP port, got ${text}`);
+  return n;
+}
+
+function positive(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new RangeError(`--${name} must be a positive number, got ${text}`);
+  return n;
+}
+
+function upOptions(values: Values): UpOptions {
+  return {
+    foreground: values.foreground,
+    daemon: values.daemon,
+    ...(values.plan === undefined ? {} : { planFile: values.plan }),
+    k8sDir: values['k8s-dir'],
+    dataDir: values['data-dir'],
+    prometheus: !values['no-prometheus'],
+    timeoutMs: positive('timeout', values.timeout) * 1000,
+    ...(values['hpa-interval'] === undefined
+      ? {}
+      : { hpaIntervalMs: positive('hpa-interval', values['hpa-interval']) * 1000 }),
+    ports: {
+      control: port('control-port', values['control-port'], DEFAULT_PORTS.control),
+      frontBase: port('front-port', values['front-port'], DEFAULT_PORTS.frontBase),
+      postgres: port('postgres-port', values['postgres-port'], DEFAULT_PORTS.postgres),
+      prometheus: port('prometheus-port', values['prometheus-port'], DEFAULT_PORTS.prometheus),
+    },
+  };
+}
+
+async function run(command: string | undefined, values: Values, positionals: string[], rest: string[]) {
+  const dataDir = values['data-dir'];
+  const controlPort = port('control-port', values['control-port'], DEFAULT_PORTS.control);
+  switch (command) {
+    case 'up':
+      if (positionals.length > 0) return usage(`up takes no arguments, got ${positionals.join(' ')}`);
+      return up(upOptions(values), rest);
+    case 'down':
+      return down(dataDir);
+    case 'status':
+      return status(values.json, controlPort);
+    case 'logs':
+      if (positionals.length > 1) return usage('logs takes at most one workload');
+      return logs({
+        deployment: positionals[0],
+        follow: !values['no-follow'],
+        lines: positive('lines', values.lines),
+        dataDir,
+        controlPort,
+      });
+    case 'restart':
+      if (positionals.length !== 1) return usage('restart takes one workload: restart order');
+      return restart(positionals[0]!, !values['no-wait'], controlPort);
+    case 'events':
+      return events(values.json, controlPort);
+    case undefined:
+      return usage('a command is required');
+    default:
+      return usage(`unknown command ${command}`);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   let parsed;
   try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      options: {
-        foreground: { type: 'boolean', short: 'f', default: false },
-        daemon: { type: 'boolean', default: false },
-        'k8s-dir': { type: 'string', default: 'k8s/base' },
-        'data-dir': { type: 'string' },
-        'no-prometheus': { type: 'boolean', default: false },
-        timeout: { type: 'string', default: '180' },
-        json: { type: 'boolean', default: false },
-        'no-follow': { type: 'boolean', default: false },
-        lines: { type: 'string', default: '10' },
-        'no-wait': { type: 'boolean', default: false },
-        'control-port': { type: 'string' },
-        'front-port': { type: 'string' },
-        'postgres-port': { type: 'string' },
-        'prometheus-port': { type: 'string' },
-        'hpa-interval': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+    parsed = parseArgs({ args: rest, allowPositionals: true, options: OPTIONS });
   } catch (error) {
     return usage(error instanceof Error ? error.message : String(error));
   }
@@ -73,68 +143,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const dataDir = values['data-dir'];
-  const port = (name: string, text: string | undefined, fallback: number) => {
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1 || n > 65_535)
-      throw new RangeError(`--${name} must be a TCP port, got ${text}`);
-    return n;
-  };
-  const number = (name: string, text: string) => {
-    const n = Number(text);
-    if (!Number.isFinite(n) || n <= 0)
-      throw new RangeError(`--${name} must be a positive number, got ${text}`);
-    return n;
-  };
   try {
-    const controlPort = port('control-port', values['control-port'], DEFAULT_PORTS.control);
-    switch (command) {
-      case 'up':
-        if (positionals.length > 0) return usage(`up takes no arguments, got ${positionals.join(' ')}`);
-        return await up(
-          {
-            foreground: values.foreground,
-            daemon: values.daemon,
-            k8sDir: values['k8s-dir'],
-            dataDir,
-            prometheus: !values['no-prometheus'],
-            timeoutMs: number('timeout', values.timeout) * 1000,
-            ...(values['hpa-interval'] === undefined
-              ? {}
-              : { hpaIntervalMs: number('hpa-interval', values['hpa-interval']) * 1000 }),
-            ports: {
-              control: port('control-port', values['control-port'], DEFAULT_PORTS.control),
-              frontBase: port('front-port', values['front-port'], DEFAULT_PORTS.frontBase),
-              postgres: port('postgres-port', values['postgres-port'], DEFAULT_PORTS.postgres),
-              prometheus: port('prometheus-port', values['prometheus-port'], DEFAULT_PORTS.prometheus),
-            },
-          },
-          rest,
-        );
-      case 'down':
-        return await down(dataDir);
-      case 'status':
-        return await status(values.json, controlPort);
-      case 'logs':
-        if (positionals.length > 1) return usage('logs takes at most one deployment');
-        return await logs({
-          deployment: positionals[0],
-          follow: !values['no-follow'],
-          lines: number('lines', values.lines),
-          dataDir,
-          controlPort,
-        });
-      case 'restart':
-        if (positionals.length !== 1) return usage('restart takes one deployment: restart order');
-        return await restart(positionals[0]!, !values['no-wait'], controlPort);
-      case 'events':
-        return await events(values.json, controlPort);
-      case undefined:
-        return usage('a command is required');
-      default:
-        return usage(`unknown command ${command}`);
-    }
+    return await run(command, values, positionals, rest);
   } catch (error) {
     if (error instanceof RangeError) return usage(error.message);
     if (error instanceof RuntimeNotRunningError || error instanceof ManifestError) {

@@ -1,3 +1,5 @@
+import { LABELS, NAMESPACE } from '@self-healing-shop/contracts';
+import type { WorkloadKind } from '@self-healing-shop/contracts';
 import { z } from 'zod';
 import { ManifestError } from './manifest-error.ts';
 import type { ManifestDocument } from './manifest-files.ts';
@@ -5,10 +7,12 @@ import { parseCpuQuantity } from './quantity.ts';
 
 export const UNSUPPORTED = 'is not supported by the local runtime';
 
-/** An HTTP probe, durations in milliseconds. */
+/** A probe, durations in milliseconds: an HTTP GET (path, headers), or an exec probe (command). */
 export interface ProbeSpec {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** An exec probe's command (the database's `pg_isready`), run by the runtime as its equivalent. */
+  readonly command?: readonly string[];
   readonly initialDelayMs: number;
   readonly periodMs: number;
   readonly timeoutMs: number;
@@ -21,24 +25,37 @@ export type EnvSource =
   | { readonly kind: 'value'; readonly value: string }
   | { readonly kind: 'field'; readonly fieldPath: 'metadata.name' | 'metadata.namespace' | 'status.podIP' };
 
-export interface DeploymentSpec {
+/** What every replica of a workload shares, whatever its kind: what `Replica` runs and probes. */
+export interface PodSpec {
+  /** The workload's name (Deployment or StatefulSet). */
   readonly name: string;
-  /** `app.kubernetes.io/name` (else the Deployment name): names the service folder and the front port. */
+  readonly kind: WorkloadKind;
+  /** The workload's `metadata.labels`. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The pod template's labels: every replica carries them (the chaos engine reads the protected label). */
+  readonly podLabels: Readonly<Record<string, string>>;
+  /** `app.kubernetes.io/name` (else the workload name): names the service folder and the front port. */
   readonly service: string;
   readonly namespace: string;
   readonly file: string;
-  readonly replicas: number;
-  readonly maxSurge: number | string;
-  readonly maxUnavailable: number | string;
   readonly containerName: string;
-  readonly httpPort: number;
-  readonly env: ReadonlyArray<{ readonly name: string; readonly source: EnvSource }>;
   readonly startupProbe?: ProbeSpec;
   readonly livenessProbe?: ProbeSpec;
   readonly readinessProbe?: ProbeSpec;
-  readonly cpuRequestCores?: number;
   readonly preStopSleepMs: number;
   readonly terminationGracePeriodMs: number;
+  /** The signal that asks the process to stop (the image's STOPSIGNAL; PostgreSQL's image says SIGINT). */
+  readonly stopSignal: NodeJS.Signals;
+}
+
+export interface DeploymentSpec extends PodSpec {
+  readonly kind: 'Deployment';
+  readonly replicas: number;
+  readonly maxSurge: number | string;
+  readonly maxUnavailable: number | string;
+  readonly httpPort: number;
+  readonly env: ReadonlyArray<{ readonly name: string; readonly source: EnvSource }>;
+  readonly cpuRequestCores?: number;
 }
 
 const unsupported = () => z.undefined({ error: UNSUPPORTED }).optional();
@@ -158,6 +175,10 @@ const deploymentSchema = z.object({
       })
       .optional(),
     template: z.object({
+      metadata: z
+        .object({ labels: z.record(z.string(), z.string()).optional() })
+        .loose()
+        .optional(),
       spec: z.object({
         initContainers: unsupported(),
         terminationGracePeriodSeconds: seconds(0, 30),
@@ -221,27 +242,18 @@ function probeSpec(
   };
 }
 
-/** Reads a Deployment into what the local runtime needs, resolving ConfigMap and Secret references. */
-export function deploymentSpec(
-  document: ManifestDocument,
-  data: {
-    readonly configMaps: ReadonlyMap<string, Record<string, string>>;
-    readonly secrets: ReadonlyMap<string, Record<string, string>>;
-  },
-): DeploymentSpec {
-  const name =
-    typeof (document.object['metadata'] as { name?: unknown } | undefined)?.name === 'string'
-      ? (document.object['metadata'] as { name: string }).name
-      : '(unnamed)';
-  const label = `Deployment ${name}`;
-  const raw = parseObject(deploymentSchema, document, label);
-  const fail = (field: string, problem: string): never => {
-    throw new ManifestError(document.file, label, field, problem);
-  };
-  const base = 'spec.template.spec.containers[0]';
-  const container = raw.spec.template.spec.containers[0]!;
-  const http = container.ports.find((p) => p.name === 'http') ?? container.ports[0]!;
+type ManifestData = {
+  readonly configMaps: ReadonlyMap<string, Record<string, string>>;
+  readonly secrets: ReadonlyMap<string, Record<string, string>>;
+};
 
+/** The container's environment: `envFrom` first, then `env` (later names win), references resolved. */
+function containerEnv(
+  container: RawContainer,
+  data: ManifestData,
+  fail: (field: string, problem: string) => never,
+): Array<{ name: string; source: EnvSource }> {
+  const base = 'spec.template.spec.containers[0]';
   const env: Array<{ name: string; source: EnvSource }> = [];
   const set = (envName: string, source: EnvSource) => {
     const at = env.findIndex((e) => e.name === envName);
@@ -296,6 +308,32 @@ export function deploymentSpec(
     }
   }
 
+  return env;
+}
+
+/** Reads a Deployment into what the local runtime needs, resolving ConfigMap and Secret references. */
+export function deploymentSpec(
+  document: ManifestDocument,
+  data: {
+    readonly configMaps: ReadonlyMap<string, Record<string, string>>;
+    readonly secrets: ReadonlyMap<string, Record<string, string>>;
+  },
+): DeploymentSpec {
+  const name =
+    typeof (document.object['metadata'] as { name?: unknown } | undefined)?.name === 'string'
+      ? (document.object['metadata'] as { name: string }).name
+      : '(unnamed)';
+  const label = `Deployment ${name}`;
+  const raw = parseObject(deploymentSchema, document, label);
+  const fail = (field: string, problem: string): never => {
+    throw new ManifestError(document.file, label, field, problem);
+  };
+  const base = 'spec.template.spec.containers[0]';
+  const container = raw.spec.template.spec.containers[0]!;
+  const http = container.ports.find((p) => p.name === 'http') ?? container.ports[0]!;
+
+  const env = containerEnv(container, data, fail);
+
   let cpuRequestCores: number | undefined;
   const cpu = container.resources?.requests?.cpu;
   if (cpu !== undefined) {
@@ -307,10 +345,14 @@ export function deploymentSpec(
   const recreate = strategy?.type === 'Recreate';
   if (recreate && strategy?.rollingUpdate)
     fail('spec.strategy.rollingUpdate', 'must be absent when type is Recreate');
+  const labels = raw.metadata.labels ?? {};
   return {
     name: raw.metadata.name,
-    service: raw.metadata.labels?.['app.kubernetes.io/name'] ?? raw.metadata.name,
-    namespace: raw.metadata.namespace ?? 'shop',
+    kind: 'Deployment',
+    labels,
+    podLabels: raw.spec.template.metadata?.labels ?? labels,
+    service: labels[LABELS.name] ?? raw.metadata.name,
+    namespace: raw.metadata.namespace ?? NAMESPACE,
     file: document.file,
     replicas: raw.spec.replicas,
     maxSurge: recreate ? 0 : (strategy?.rollingUpdate?.maxSurge ?? '25%'),
@@ -324,6 +366,7 @@ export function deploymentSpec(
     cpuRequestCores,
     preStopSleepMs: (container.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1000,
     terminationGracePeriodMs: raw.spec.template.spec.terminationGracePeriodSeconds * 1000,
+    stopSignal: 'SIGTERM',
   };
 }
 
