@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
 import { DEFAULT_PRODUCTS, fetchProducts, randomOrder } from './order-body.ts';
-import { summarise } from './percentiles.ts';
-import type { LatencySummary } from './percentiles.ts';
+import { LOCAL_PORTS } from '@self-healing-shop/contracts';
+import { Percentiles, type LatencySummary } from './percentiles.ts';
 import { localUrl } from './target.ts';
 
 export const MAX_RATE = 5_000;
@@ -17,6 +17,11 @@ export interface LoadOptions {
   readonly durationMs?: number;
   /** Stops after this many requests (default: rate × duration). */
   readonly maxRequests?: number;
+  /**
+   * Every request is due at the start: `maxRequests` orders at once (the burst experiment's N
+   * concurrent orders), `rate` is then only the bound of the validation. Default false.
+   */
+  readonly burst?: boolean;
   /** A fixed body, or one made per request; default: random orders of `products`. */
   readonly body?: unknown | (() => unknown);
   /** Product ids to order; default: GET /products of `productsUrl`, else p-001..p-010. */
@@ -51,6 +56,8 @@ export interface LoadReport {
   readonly successRatio: number;
   /** Of the requests that got a response (any status). */
   readonly latencyMs: LatencySummary;
+  /** Ids of the orders answered 201 (acknowledged): each must be readable afterwards. */
+  readonly acknowledged: readonly string[];
   /** `http_503`, `http_409`, `ECONNREFUSED`, `ECONNRESET`, `timeout`, `overload`, ... */
   readonly errorsByKind: Record<string, number>;
   readonly durationMs: number;
@@ -68,6 +75,16 @@ export interface LoadHandle {
   /** Stops scheduling; requests in flight finish (bounded by timeoutMs). */
   stop(): void;
   readonly done: Promise<LoadReport>;
+}
+
+/** The `id` of an order answered 201, or undefined when the body has none (the order is not tracked). */
+async function acknowledgedId(body: { text(): Promise<string> }): Promise<string | undefined> {
+  try {
+    const parsed = JSON.parse(await body.text()) as { id?: unknown };
+    return typeof parsed.id === 'string' ? parsed.id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function errorKind(error: unknown, timedOut: boolean): string {
@@ -102,9 +119,11 @@ function validate(options: LoadOptions): {
     );
   }
   const defaultProducts = new URL(target.origin);
-  if (defaultProducts.port === '8080') defaultProducts.port = '8081';
+  if (defaultProducts.port === String(LOCAL_PORTS.order))
+    defaultProducts.port = String(LOCAL_PORTS.inventory);
   const productsUrl = localUrl(options.productsUrl ?? defaultProducts.href, 'productsUrl');
   const maxRequests = options.maxRequests ?? Math.ceil((options.rate * durationMs) / 1000);
+  if (options.burst && options.maxRequests === undefined) throw new RangeError('a burst needs maxRequests');
   return { target, productsUrl, durationMs, maxRequests };
 }
 
@@ -115,10 +134,12 @@ function validate(options: LoadOptions): {
 export function startLoad(options: LoadOptions): LoadHandle {
   const { target, productsUrl, durationMs, maxRequests } = validate(options);
   const timeoutMs = options.timeoutMs ?? 5_000;
-  const maxInFlight = options.maxInFlight ?? Math.max(64, Math.ceil(options.rate * 2));
+  const maxInFlight =
+    options.maxInFlight ?? Math.max(64, Math.ceil(options.rate * 2), options.burst ? maxRequests : 0);
   const random = options.random ?? Math.random;
   const pool = new Pool(target.origin, { connections: Math.min(maxInFlight, 256), keepAliveTimeout: 30_000 });
-  const latencies: number[] = [];
+  const latencies = new Percentiles();
+  const acknowledged: string[] = [];
   const errorsByKind: Record<string, number> = {};
   const recent: number[] = [];
   let sent = 0;
@@ -169,9 +190,12 @@ export function startLoad(options: LoadOptions): LoadHandle {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
-      await response.body.dump();
+      if (response.statusCode === 201) {
+        const id = await acknowledgedId(response.body);
+        if (id !== undefined) acknowledged.push(id);
+      } else await response.body.dump();
       const now = performance.now();
-      latencies.push(now - began);
+      latencies.record(now - began);
       recent.push(now);
       if (response.statusCode >= 200 && response.statusCode < 300) succeeded += 1;
       else fail(`http_${response.statusCode}`);
@@ -187,7 +211,9 @@ export function startLoad(options: LoadOptions): LoadHandle {
   const tick = () => {
     if (stopped) return;
     const now = performance.now();
-    const due = Math.min(maxRequests, Math.floor(((now - startedAt) * options.rate) / 1000) + 1);
+    const due = options.burst
+      ? maxRequests
+      : Math.min(maxRequests, Math.floor(((now - startedAt) * options.rate) / 1000) + 1);
     while (sent < due) void send();
     if (sent >= maxRequests || now - startedAt >= durationMs) {
       finish();
@@ -224,7 +250,8 @@ export function startLoad(options: LoadOptions): LoadHandle {
       succeeded,
       failed,
       successRatio: sent === 0 ? 1 : succeeded / sent,
-      latencyMs: summarise(latencies),
+      latencyMs: latencies.summary(),
+      acknowledged: [...acknowledged],
       errorsByKind: { ...errorsByKind },
       durationMs: Math.round(endedAt - startedAt),
       rate: options.rate,
@@ -246,7 +273,7 @@ export function startLoad(options: LoadOptions): LoadHandle {
         inFlight,
         elapsedMs: Math.round(now - startedAt),
         rps: recent.length,
-        p99: summarise(latencies).p99,
+        p99: latencies.summary().p99,
       };
     },
     stop() {
