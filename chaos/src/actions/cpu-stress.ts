@@ -1,4 +1,4 @@
-import { formatDuration } from '../duration.ts';
+import { formatDuration } from '@self-healing-shop/loadgen';
 import type { RoundResult } from '../report/report.ts';
 import type { TargetEvent } from '../target.ts';
 import { objective } from '../verdict.ts';

@@ -2,9 +2,10 @@ import * as hdr from 'hdr-histogram-js';
 
 /**
  * The project's one percentile definition (loadgen latencies, chaos MTTR): an HdrHistogram
- * (hdr-histogram-js, as autocannon uses) with 3 significant digits over microseconds. The p-th
- * percentile is the value at rank ceil(p/100 × n) (nearest rank), reported as the highest value
- * equivalent to it at that precision (within 0.1 %) and never above the largest value recorded.
+ * (hdr-histogram-js, as autocannon uses) with 3 significant digits, over microseconds by default.
+ * The p-th percentile is the value at rank ceil(p/100 × n) (nearest rank), reported as the highest
+ * value equivalent to it at that precision (exact below 2048 units, else within 0.1 %) and never
+ * above the largest value recorded.
  */
 export interface LatencySummary {
   readonly p50: number;
@@ -13,11 +14,16 @@ export interface LatencySummary {
   readonly max: number;
 }
 
-const MICROS_PER_MS = 1000;
 const round = (ms: number): number => Math.round(ms * 10) / 10;
 
-/** Records durations in milliseconds (sub-millisecond precision) and answers percentiles over them. */
+export interface PercentilesOptions {
+  /** The smallest step told apart, in ms: 0.001 (a microsecond, latencies) or 1 (MTTR). */
+  readonly resolutionMs?: number;
+}
+
+/** Records durations in milliseconds and answers percentiles over them. */
 export class Percentiles {
+  readonly #unitsPerMs: number;
   readonly #histogram = hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: 2,
@@ -28,10 +34,16 @@ export class Percentiles {
   #max = Number.NEGATIVE_INFINITY;
   #sum = 0;
 
+  constructor(options: PercentilesOptions = {}) {
+    const resolution = options.resolutionMs ?? 0.001;
+    if (!(resolution > 0)) throw new RangeError(`resolutionMs must be > 0, got ${resolution}`);
+    this.#unitsPerMs = 1 / resolution;
+  }
+
   record(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0)
       throw new RangeError(`a duration must be a finite number >= 0, got ${ms}`);
-    this.#histogram.recordValue(Math.max(1, Math.round(ms * MICROS_PER_MS)));
+    this.#histogram.recordValue(Math.max(1, Math.round(ms * this.#unitsPerMs)));
     this.#min = Math.min(this.#min, ms);
     this.#max = Math.max(this.#max, ms);
     this.#sum += ms;
@@ -46,7 +58,7 @@ export class Percentiles {
     if (!(p >= 0 && p <= 100)) throw new RangeError(`a percentile must be within 0..100, got ${p}`);
     if (this.count === 0) return Number.NaN;
     if (p === 100) return this.#max;
-    const value = this.#histogram.getValueAtPercentile(p) / MICROS_PER_MS;
+    const value = this.#histogram.getValueAtPercentile(p) / this.#unitsPerMs;
     return Math.min(Math.max(value, this.#min), this.#max);
   }
 
@@ -74,8 +86,8 @@ export class Percentiles {
   }
 }
 
-export function percentilesOf(values: Iterable<number>): Percentiles {
-  const recorder = new Percentiles();
+export function percentilesOf(values: Iterable<number>, options?: PercentilesOptions): Percentiles {
+  const recorder = new Percentiles(options);
   for (const value of values) recorder.record(value);
   return recorder;
 }
