@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { startLoad } from '@self-healing-shop/loadgen';
-import type { RuntimeEvent } from '../src/event-log.ts';
-import { freePort } from '../src/ports.ts';
+import type { RuntimeEvent } from '../src/control-plane/event-log.ts';
+import { freePort } from '../src/networking/ports.ts';
 import { startRuntime } from '../src/runtime.ts';
 import type { Runtime } from '../src/runtime.ts';
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The local runtime's command line: up, down, status, logs, restart, events (see README.md).
 import { parseArgs } from 'node:util';
-import { RuntimeNotRunningError } from './control-client.ts';
-import { ManifestError } from './manifest-error.ts';
+import { DEFAULT_CONTROL_URL, LOCAL_PORTS } from '@self-healing-shop/contracts';
+import { RuntimeNotRunningError } from './control-plane/control-client.ts';
+import { ManifestError } from './manifests/manifest-error.ts';
 import { down } from './cli/down.ts';
 import { events } from './cli/events.ts';
 import { logs } from './cli/logs.ts';
@@ -18,21 +19,21 @@ commands:
                           keeps running in the background, log in .data/runtime.log); --foreground
                           stays attached and prints events until Ctrl-C
   down                    stop it: replicas drain (preStop, SIGTERM, grace), Prometheus and PostgreSQL stop; data is kept
-  status [--json]         Deployments ready/desired and every replica: phase, readiness, restarts, age
+  status [--json]         workloads ready/desired and every replica (postgres-0 too): phase, readiness, restarts, age
   logs [deployment] [--no-follow] [--lines 10]
                           the replicas' logs, following new replicas as they start
   restart <deployment> [--no-wait]
                           rolling restart, one replica at a time
-  events [--json]         the runtime's events (started, ready, killed, exited, replaced, scaled, backoff)
+  events [--json]         the runtime's events (started, ready, unready, killed, signalled, exited, replaced, scaled, backoff)
 
 options:
   --data-dir <dir>        where logs, pid file and data live (default .data)
-  --control-port <port>   control API (default 7070; status, logs, restart, events use it too)
-  --front-port <port>     order front; inventory and notification follow (default 8080)
-  --postgres-port <port>  embedded PostgreSQL (default 5433)
-  --prometheus-port <port> Prometheus (default 9090)
+  --control-port <port>   control API (default ${LOCAL_PORTS.control}; status, logs, restart, events use it too)
+  --front-port <port>     order front; inventory and notification follow (default ${LOCAL_PORTS.order})
+  --postgres-port <port>  embedded PostgreSQL (default ${LOCAL_PORTS.postgres})
+  --prometheus-port <port> Prometheus (default ${LOCAL_PORTS.prometheus})
   --hpa-interval <s>      how often the HorizontalPodAutoscalers decide (default 15, as Kubernetes)
-  environment: LOCAL_RUNTIME_CONTROL_URL (default http://127.0.0.1:7070)`;
+  environment: LOCAL_RUNTIME_CONTROL_URL (default ${DEFAULT_CONTROL_URL})`;
 
 function usage(message: string): number {
   console.error(`${message}\n\n${USAGE}`);

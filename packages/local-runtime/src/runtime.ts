@@ -1,37 +1,33 @@
 import { readFile, access, mkdir, writeFile } from 'node:fs/promises';
+import { ADMIN_TOKEN_ENV, LOCAL_ADMIN_TOKEN, LOCAL_PORTS, SERVICES } from '@self-healing-shop/contracts';
+import type { ReplicaView, RuntimeInfo } from '@self-healing-shop/contracts';
 import type http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import { Autoscaler } from './autoscaler.ts';
-import { kubeletBackoff } from './backoff.ts';
-import type { BackoffPolicy } from './backoff.ts';
-import { createControlApi } from './control-api.ts';
-import type { ReplicaView, RuntimeInfo } from './control-api.ts';
-import { DeploymentController } from './deployment-controller.ts';
-import type { DeploymentSpec, ProbeSpec } from './deployment-spec.ts';
-import { Endpoints } from './endpoints.ts';
-import { EventLog } from './event-log.ts';
-import { createFrontProxy } from './front-proxy.ts';
-import { loadPlatform } from './manifests.ts';
-import type { Platform } from './manifests.ts';
-import { assertPortFree, freePort } from './ports.ts';
+import { Autoscaler } from './autoscaling/autoscaler.ts';
+import { kubeletBackoff } from './supervision/backoff.ts';
+import type { BackoffPolicy } from './supervision/backoff.ts';
+import { createControlApi } from './control-plane/control-api.ts';
+import { DeploymentController } from './supervision/deployment-controller.ts';
+import type { DeploymentSpec, ProbeSpec } from './manifests/deployment-spec.ts';
+import { Endpoints } from './networking/endpoints.ts';
+import { EventLog } from './control-plane/event-log.ts';
+import { createFrontProxy } from './networking/front-proxy.ts';
+import { loadPlatform } from './manifests/manifests.ts';
+import type { Platform } from './manifests/manifests.ts';
+import { assertPortFree, freePort } from './networking/ports.ts';
 import { startPostgres, type PostgresHandle } from '@self-healing-shop/embedded-postgres';
-import { findPrometheus, PROMETHEUS_INSTALL_HINT, startPrometheus } from './prometheus.ts';
-import type { PrometheusHandle } from './prometheus.ts';
-import type { Replica } from './replica.ts';
-import { createRuntimeMetrics } from './runtime-metrics.ts';
+import { findPrometheus, PROMETHEUS_INSTALL_HINT, startPrometheus } from './monitoring/prometheus.ts';
+import type { PrometheusHandle } from './monitoring/prometheus.ts';
+import type { Replica } from './supervision/replica.ts';
+import { createRuntimeMetrics } from './control-plane/runtime-metrics.ts';
 
-export const DEFAULT_FRONT_PORTS: Readonly<Record<string, number>> = {
-  order: 8080,
-  inventory: 8081,
-  notification: 8082,
-};
-export const DEFAULT_CONTROL_PORT = 7070;
-export const DEFAULT_POSTGRES_PORT = 5433;
-export const DEFAULT_PROMETHEUS_PORT = 9090;
-export const DEFAULT_FAULT_INJECTION_TOKEN = 'local-chaos-token';
+/** The front port of each service (`LOCAL_PORTS`). */
+export const DEFAULT_FRONT_PORTS: Readonly<Record<string, number>> = Object.fromEntries(
+  SERVICES.map((service) => [service, LOCAL_PORTS[service]]),
+);
 const HOST = '127.0.0.1';
 const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
 
@@ -58,7 +54,8 @@ export interface RuntimeOptions {
   readonly hpaIntervalMs?: number;
   readonly backoff?: BackoffPolicy;
   readonly logger?: Logger;
-  readonly faultInjectionToken?: string;
+  /** The admin token every replica gets (`ADMIN_TOKEN`); default: `$ADMIN_TOKEN`, else `LOCAL_ADMIN_TOKEN`. */
+  readonly adminToken?: string;
 }
 
 export interface Runtime {
@@ -151,7 +148,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const dataDir = path.resolve(rootDir, options.dataDir ?? '.data');
   const logsDir = path.join(dataDir, 'logs');
   const frontPorts = options.frontPorts ?? DEFAULT_FRONT_PORTS;
-  const controlPort = options.controlPort ?? DEFAULT_CONTROL_PORT;
+  const controlPort = options.controlPort ?? LOCAL_PORTS.control;
   const timeScale = options.timeScale ?? 1;
   const platform = await loadPlatform(k8sDir, rootDir);
   const specs = platform.deployments.map((spec) => scaleSpec(spec, timeScale));
@@ -174,14 +171,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
 
   const postgresPort =
-    options.postgres === false ? undefined : (options.postgres?.port ?? DEFAULT_POSTGRES_PORT);
+    options.postgres === false ? undefined : (options.postgres?.port ?? LOCAL_PORTS.postgres);
   let prometheusBinary: string | undefined;
   if (options.prometheus !== false) {
     prometheusBinary = options.prometheus?.binary ?? (await findPrometheus());
     if (!prometheusBinary) logger.warn(PROMETHEUS_INSTALL_HINT);
   }
   const prometheusPort =
-    options.prometheus === false ? undefined : (options.prometheus?.port ?? DEFAULT_PROMETHEUS_PORT);
+    options.prometheus === false ? undefined : (options.prometheus?.port ?? LOCAL_PORTS.prometheus);
   const checks: Array<[number, string]> = [[controlPort, 'control API']];
   for (const spec of specs) {
     const port = frontPorts[spec.service];
@@ -212,6 +209,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const view = (r: Replica): ReplicaView => ({
     name: r.name,
     service: r.spec.service,
+    kind: r.spec.kind,
     uid: r.uid,
     pid: r.pid,
     port: r.port,
@@ -220,6 +218,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     restarts: r.restarts,
     startedAt: r.startedAt === null ? null : new Date(r.startedAt).toISOString(),
     readyAt: r.readyAt === null ? null : new Date(r.readyAt).toISOString(),
+    labels: r.spec.podLabels,
   });
 
   // Routing follows readiness synchronously; files (scrape targets, pids) are rewritten once per tick.
@@ -263,7 +262,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const control = createControlApi({
     events,
     replicas: () => allReplicas().map(view),
-    deployments: () => [...controllers.values()].map((c) => c.status()),
+    workloads: () => [...controllers.values()].map((c) => c.status()),
     kill(name, signal) {
       for (const controller of controllers.values()) {
         const replica = controller.replicas.find((r) => r.name === name && !r.removal && !r.hasExited);
@@ -336,10 +335,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     // Replicas share Node's on-disk compile cache: a replacement starts (and heals) about a second sooner.
     const baseEnv: Record<string, string> = { NODE_COMPILE_CACHE: path.join(dataDir, 'node-compile-cache') };
     for (const name of INHERITED_ENV) if (process.env[name] !== undefined) baseEnv[name] = process.env[name]!;
-    const token =
-      options.faultInjectionToken ?? process.env['FAULT_INJECTION_TOKEN'] ?? DEFAULT_FAULT_INJECTION_TOKEN;
-    const prepare = async (replica: Replica) => {
-      const spec = replica.spec;
+    const token = options.adminToken ?? process.env[ADMIN_TOKEN_ENV] ?? LOCAL_ADMIN_TOKEN;
+    const prepare = async (replica: Replica, spec: DeploymentSpec) => {
       const port = await freePort(HOST);
       const env: Record<string, string> = { ...baseEnv };
       for (const { name, source } of spec.env) {
@@ -357,7 +354,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         HOST,
         POD_NAME: replica.name,
         FAULT_INJECTION_ENABLED: 'true',
-        FAULT_INJECTION_TOKEN: token,
+        [ADMIN_TOKEN_ENV]: token,
       });
       if (postgres) env['DATABASE_URL'] = postgres.url;
       for (const [service, url] of Object.entries(frontUrls))

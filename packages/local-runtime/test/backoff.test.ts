@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { kubeletBackoff, nextCrashCount, restartDelay } from '../src/backoff.ts';
+import { kubeletBackoff, nextCrashCount, restartDelay } from '../src/supervision/backoff.ts';
 
 describe('CrashLoopBackOff', () => {
   it('replaces at once after a first crash, then waits 1 s doubling up to 5 min', () => {

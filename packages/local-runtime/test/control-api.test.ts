@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AddressInfo } from 'node:net';
-import { createControlApi } from '../src/control-api.ts';
-import type { ReplicaView } from '../src/control-api.ts';
-import { ControlClient } from '../src/control-client.ts';
-import { EventLog } from '../src/event-log.ts';
-import { freePort } from '../src/ports.ts';
+import { createControlApi } from '../src/control-plane/control-api.ts';
+import type { ReplicaView } from '@self-healing-shop/contracts';
+import { ControlClient } from '../src/control-plane/control-client.ts';
+import { EventLog } from '../src/control-plane/event-log.ts';
+import { freePort } from '../src/networking/ports.ts';
 
 const replica: ReplicaView = {
   name: 'order-abc-x1',
   service: 'order',
+  kind: 'Deployment',
   uid: 'u1',
   pid: 123,
   port: 4000,
@@ -17,6 +18,7 @@ const replica: ReplicaView = {
   restarts: 0,
   startedAt: '2026-01-01T00:00:00.000Z',
   readyAt: '2026-01-01T00:00:01.000Z',
+  labels: { 'app.kubernetes.io/name': 'order', 'app.kubernetes.io/part-of': 'self-healing-shop' },
 };
 
 describe('control API', () => {
@@ -26,9 +28,11 @@ describe('control API', () => {
   const { server, closeStreams } = createControlApi({
     events,
     replicas: () => [replica],
-    deployments: () => [
+    workloads: () => [
       {
         name: 'order',
+        kind: 'Deployment',
+        labels: { 'app.kubernetes.io/name': 'order' },
         replicas: 2,
         readyReplicas: 1,
         updatedReplicas: 2,
@@ -66,11 +70,13 @@ describe('control API', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  it('lists replicas and deployments', async () => {
+  it('lists replicas and workloads, with kind and labels', async () => {
     const client = new ControlClient(url);
     expect(await client.replicas()).toEqual([replica]);
-    expect((await client.deployments())[0]).toMatchObject({
+    expect((await client.workloads())[0]).toMatchObject({
       name: 'order',
+      kind: 'Deployment',
+      labels: { 'app.kubernetes.io/name': 'order' },
       readyReplicas: 1,
       observedGeneration: 1,
     });
@@ -84,7 +90,20 @@ describe('control API', () => {
     });
     expect(response.status).toBe(202);
     expect((await fetch(`${url}/replicas/${replica.name}/kill`, { method: 'POST' })).status).toBe(202);
-    expect(kills).toEqual([`${replica.name}:SIGTERM`, `${replica.name}:SIGKILL`]);
+    for (const signal of ['SIGSTOP', 'SIGCONT']) {
+      const signalled = await fetch(`${url}/replicas/${replica.name}/kill`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ signal }),
+      });
+      expect(signalled.status).toBe(202);
+    }
+    expect(kills).toEqual([
+      `${replica.name}:SIGTERM`,
+      `${replica.name}:SIGKILL`,
+      `${replica.name}:SIGSTOP`,
+      `${replica.name}:SIGCONT`,
+    ]);
     const missing = await fetch(`${url}/replicas/nope/kill`, { method: 'POST' });
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toBe('application/problem+json');
@@ -99,18 +118,24 @@ describe('control API', () => {
       });
     const bad = await post('{"signal":"SIGHUP"}');
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ status: 400, detail: 'signal must be "SIGKILL" or "SIGTERM"' });
+    expect(await bad.json()).toMatchObject({
+      status: 400,
+      detail: 'signal must be one of "SIGKILL", "SIGTERM", "SIGSTOP", "SIGCONT"',
+    });
     expect((await post('{nope')).status).toBe(400);
     expect((await post('[]')).status).toBe(400);
     expect((await post('x', 'text/plain')).status).toBe(415);
     expect((await fetch(`${url}/nothing`)).status).toBe(404);
     expect((await fetch(`${url}/replicas`, { method: 'DELETE' })).status).toBe(405);
+    // `/deployments` was replaced by `/workloads`.
+    expect((await fetch(`${url}/deployments`)).status).toBe(404);
   });
 
-  it('restarts a deployment and 404s an unknown one', async () => {
+  it('restarts a workload and 404s an unknown one', async () => {
+    expect((await fetch(`${url}/workloads/order/restart`, { method: 'POST' })).status).toBe(202);
+    expect((await fetch(`${url}/workloads/nope/restart`, { method: 'POST' })).status).toBe(404);
     expect((await fetch(`${url}/deployments/order/restart`, { method: 'POST' })).status).toBe(202);
-    expect((await fetch(`${url}/deployments/nope/restart`, { method: 'POST' })).status).toBe(404);
-    expect(restarts).toEqual(['order', 'nope']);
+    expect(restarts).toEqual(['order', 'nope', 'order']);
   });
 
   it('streams events as SSE and replays from Last-Event-ID or ?after=', async () => {

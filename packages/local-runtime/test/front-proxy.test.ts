@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Endpoints } from '../src/endpoints.ts';
-import { createFrontProxy } from '../src/front-proxy.ts';
-import { freePort } from '../src/ports.ts';
+import { Endpoints } from '../src/networking/endpoints.ts';
+import { createFrontProxy } from '../src/networking/front-proxy.ts';
+import { freePort } from '../src/networking/ports.ts';
 
 async function listen(server: http.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

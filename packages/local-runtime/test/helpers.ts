@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EventLog, RuntimeEvent } from '../src/event-log.ts';
+import type { EventLog, RuntimeEvent } from '../src/control-plane/event-log.ts';
 
 export const testDir = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(testDir, '../../..');

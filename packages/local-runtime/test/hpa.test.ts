@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { HorizontalPodAutoscaler } from '../src/hpa.ts';
-import type { HpaSpec } from '../src/hpa-spec.ts';
-import { CpuSampler, processCpuSeconds } from '../src/cpu-usage.ts';
+import { HorizontalPodAutoscaler } from '../src/autoscaling/hpa.ts';
+import type { HpaSpec } from '../src/manifests/hpa-spec.ts';
+import { CpuSampler, processCpuSeconds } from '../src/autoscaling/cpu-usage.ts';
 
 const unlimited = {
   selectPolicy: 'Max' as const,
@@ -130,7 +130,7 @@ describe('CPU usage', () => {
 
 describe('Autoscaler', () => {
   it('measures every HPA of the platform in each round, not only the first', async () => {
-    const { Autoscaler } = await import('../src/autoscaler.ts');
+    const { Autoscaler } = await import('../src/autoscaling/autoscaler.ts');
     const { pino } = await import('pino');
     // Each process burns half a core: 500% of a 100m request, whatever Deployment it belongs to.
     const c = clock();

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
-import { loadPlatform } from '../src/manifests.ts';
-import { ManifestError } from '../src/manifest-error.ts';
+import { loadPlatform } from '../src/manifests/manifests.ts';
+import { ManifestError } from '../src/manifests/manifest-error.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../../..');

@@ -5,7 +5,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { freePort } from '../src/ports.ts';
+import { freePort } from '../src/networking/ports.ts';
 import { startRuntime } from '../src/runtime.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { nextEvent, repoRoot, waitFor } from './helpers.ts';

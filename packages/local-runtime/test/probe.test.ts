@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { httpProbe, ProbeState } from '../src/probe.ts';
-import { freePort } from '../src/ports.ts';
+import { httpProbe, ProbeState } from '../src/supervision/probe.ts';
+import { freePort } from '../src/networking/ports.ts';
 
 describe('ProbeState', () => {
   it('turns ready only after successThreshold successes in a row', () => {

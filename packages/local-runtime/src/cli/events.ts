@@ -1,4 +1,4 @@
-import { ControlClient } from '../control-client.ts';
+import { ControlClient } from '../control-plane/control-client.ts';
 import { eventLine } from './format.ts';
 import { controlUrl } from './paths.ts';
 

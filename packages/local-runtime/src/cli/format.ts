@@ -1,4 +1,4 @@
-import type { RuntimeEvent } from '../event-log.ts';
+import type { RuntimeEvent } from '../control-plane/event-log.ts';
 
 const LEVELS: Record<number, string> = {
   10: 'TRACE',

@@ -1,6 +1,7 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ControlClient } from '../control-client.ts';
+import { ControlClient } from '../control-plane/control-client.ts';
+import { belongsTo } from '../supervision/names.ts';
 import { colour, colourFor, lineTime, prettyLine } from './format.ts';
 import { controlUrl, runtimePaths } from './paths.ts';
 
@@ -11,12 +12,6 @@ interface Tail {
   readonly file: string;
   offset: number;
   rest: string;
-}
-
-function belongsTo(replica: string, deployment: string): boolean {
-  return new RegExp(`^${deployment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[a-z0-9]{10}-[a-z0-9]{5}$`).test(
-    replica,
-  );
 }
 
 async function readFrom(file: string, offset: number): Promise<{ text: string; size: number }> {
@@ -44,12 +39,10 @@ export async function logs(options: {
   controlPort?: number;
 }): Promise<number> {
   const client = new ControlClient(controlUrl(options.controlPort));
-  const deployments = await client.deployments();
+  const deployments = await client.workloads();
   const { deployment } = options;
   if (deployment && !deployments.some((d) => d.name === deployment)) {
-    console.error(
-      `no Deployment named ${deployment}; there are: ${deployments.map((d) => d.name).join(', ')}`,
-    );
+    console.error(`no workload named ${deployment}; there are: ${deployments.map((d) => d.name).join(', ')}`);
     return 2;
   }
   const wanted = (replica: string) =>

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { DEFAULT_CONTROL_URL } from '@self-healing-shop/contracts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,7 +25,10 @@ export function runtimePaths(dataDir = path.join(repoRoot, '.data')): RuntimePat
 
 /** The control API's URL: LOCAL_RUNTIME_CONTROL_URL, else 127.0.0.1:<port>. */
 export function controlUrl(port?: number): string {
-  return process.env['LOCAL_RUNTIME_CONTROL_URL'] ?? `http://127.0.0.1:${port ?? 7070}`;
+  return (
+    process.env['LOCAL_RUNTIME_CONTROL_URL'] ??
+    (port === undefined ? DEFAULT_CONTROL_URL : `http://127.0.0.1:${port}`)
+  );
 }
 
 /** The pid in the pid file when that process is alive and is a local runtime; else undefined. */

@@ -1,19 +1,20 @@
-import { ControlClient } from '../control-client.ts';
+import { ControlClient } from '../control-plane/control-client.ts';
+import { belongsTo } from '../supervision/names.ts';
 import { eventLine } from './format.ts';
 import { controlUrl } from './paths.ts';
 
 const TIMEOUT_MS = 300_000;
 
-/** `restart <deployment>`: a rolling restart; follows it until every replica is new and ready. */
+/** `restart <workload>`: a rolling restart; follows it until every replica is new (new uid) and ready. */
 export async function restart(name: string, wait: boolean, port?: number): Promise<number> {
   const client = new ControlClient(controlUrl(port));
-  const known = await client.deployments();
+  const known = await client.workloads();
   if (!known.some((d) => d.name === name)) {
-    console.error(`no Deployment named ${name}; there are: ${known.map((d) => d.name).join(', ')}`);
+    console.error(`no workload named ${name}; there are: ${known.map((d) => d.name).join(', ')}`);
     return 2;
   }
-  const mine = (replica: string) => new RegExp(`^${name}-[a-z0-9]{10}-[a-z0-9]{5}$`).test(replica);
-  const before = new Set((await client.replicas()).filter((r) => mine(r.name)).map((r) => r.name));
+  const mine = (replica: string) => belongsTo(replica, name);
+  const before = new Set((await client.replicas()).filter((r) => mine(r.name)).map((r) => r.uid));
   const abort = new AbortController();
   const started = Date.now();
   const tty = process.stdout.isTTY === true;
@@ -31,13 +32,13 @@ export async function restart(name: string, wait: boolean, port?: number): Promi
   }
   try {
     for (;;) {
-      const deployment = (await client.deployments()).find((d) => d.name === name);
+      const deployment = (await client.workloads()).find((d) => d.name === name);
       const replicas = (await client.replicas()).filter((r) => mine(r.name));
       const done =
         deployment !== undefined &&
         deployment.updatedReplicas === deployment.replicas &&
         deployment.readyReplicas === deployment.replicas &&
-        replicas.every((r) => !before.has(r.name));
+        replicas.every((r) => !before.has(r.uid));
       if (done) {
         console.log(`${name} rolled out in ${((Date.now() - started) / 1000).toFixed(1)}s`);
         return 0;

@@ -1,20 +1,21 @@
-import { ControlClient } from '../control-client.ts';
+import { ControlClient } from '../control-plane/control-client.ts';
 import { age, table } from './format.ts';
 import { controlUrl } from './paths.ts';
 
-/** `status`: Deployments ready/desired, then every replica with phase, readiness, restarts and age. */
+/** `status`: workloads ready/desired, then every replica (postgres-0 too) with phase, readiness, restarts and age. */
 export async function status(json: boolean, port?: number): Promise<number> {
   const client = new ControlClient(controlUrl(port));
-  const [deployments, replicas] = await Promise.all([client.deployments(), client.replicas()]);
+  const [workloads, replicas] = await Promise.all([client.workloads(), client.replicas()]);
   if (json) {
-    console.log(JSON.stringify({ deployments, replicas }, null, 2));
+    console.log(JSON.stringify({ workloads, replicas }, null, 2));
     return 0;
   }
   console.log(
     table(
-      ['DEPLOYMENT', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'GENERATION'],
-      deployments.map((d) => [
+      ['WORKLOAD', 'KIND', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'GENERATION'],
+      workloads.map((d) => [
         d.name,
+        d.kind,
         `${d.readyReplicas}/${d.replicas}`,
         String(d.updatedReplicas),
         String(d.availableReplicas),

@@ -1,22 +1,16 @@
 import { spawn } from 'node:child_process';
+import { DEFAULT_ORDER_URL, LOCAL_PORTS } from '@self-healing-shop/contracts';
+import type { RuntimeInfo, WorkloadView } from '@self-healing-shop/contracts';
 import { openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { ControlClient } from '../control-client.ts';
-import type { RuntimeInfo } from '../control-api.ts';
-import type { DeploymentStatus } from '../deployment-controller.ts';
-import { loadPlatform } from '../manifests.ts';
-import { assertPortFree } from '../ports.ts';
-import { findPrometheus, PROMETHEUS_INSTALL_HINT } from '../prometheus.ts';
-import {
-  DEFAULT_CONTROL_PORT,
-  DEFAULT_FRONT_PORTS,
-  DEFAULT_POSTGRES_PORT,
-  DEFAULT_PROMETHEUS_PORT,
-  startRuntime,
-} from '../runtime.ts';
+import { ControlClient } from '../control-plane/control-client.ts';
+import { loadPlatform } from '../manifests/manifests.ts';
+import { assertPortFree } from '../networking/ports.ts';
+import { findPrometheus, PROMETHEUS_INSTALL_HINT } from '../monitoring/prometheus.ts';
+import { DEFAULT_FRONT_PORTS, startRuntime } from '../runtime.ts';
 import { colour, eventLine, prettyLine } from './format.ts';
 import { controlUrl, repoRoot, runningDaemon, runtimePaths } from './paths.ts';
 
@@ -43,16 +37,15 @@ export interface UpPorts {
 }
 
 export const DEFAULT_PORTS: UpPorts = {
-  control: DEFAULT_CONTROL_PORT,
-  frontBase: DEFAULT_FRONT_PORTS['order']!,
-  postgres: DEFAULT_POSTGRES_PORT,
-  prometheus: DEFAULT_PROMETHEUS_PORT,
+  control: LOCAL_PORTS.control,
+  frontBase: LOCAL_PORTS.order,
+  postgres: LOCAL_PORTS.postgres,
+  prometheus: LOCAL_PORTS.prometheus,
 };
 
 function frontPorts(base: number): Record<string, number> {
-  const offsets = Object.values(DEFAULT_FRONT_PORTS).map((port) => port - DEFAULT_FRONT_PORTS['order']!);
   return Object.fromEntries(
-    Object.keys(DEFAULT_FRONT_PORTS).map((service, i) => [service, base + offsets[i]!]),
+    Object.entries(DEFAULT_FRONT_PORTS).map(([service, port]) => [service, base + port - LOCAL_PORTS.order]),
   );
 }
 
@@ -69,14 +62,14 @@ function printUrls(info: RuntimeInfo): void {
   console.log(colour('self-healing-shop is up (local runtime)', 1, tty));
   for (const [service, url] of Object.entries(info.fronts)) console.log(`  ${service.padEnd(13)} ${url}`);
   console.log(
-    `  ${'control API'.padEnd(13)} ${info.controlUrl}   (GET /replicas, /deployments, /events, /metrics)`,
+    `  ${'control API'.padEnd(13)} ${info.controlUrl}   (GET /replicas, /workloads, /events, /metrics)`,
   );
   if (info.prometheusUrl) console.log(`  ${'prometheus'.padEnd(13)} ${info.prometheusUrl}`);
   if (info.databaseUrl) console.log(`  ${'postgres'.padEnd(13)} ${info.databaseUrl}`);
   console.log('');
   console.log('next: make status | make logs SERVICE=order | make chaos | make down');
   console.log(
-    `try:  curl -s -X POST ${info.fronts['order'] ?? 'http://127.0.0.1:8080'}/orders -H 'content-type: application/json' \\`,
+    `try:  curl -s -X POST ${info.fronts['order'] ?? DEFAULT_ORDER_URL}/orders -H 'content-type: application/json' \\`,
   );
   console.log(`        -d '{"customer":{"email":"a@b.c"},"items":[{"productId":"p-001","quantity":1}]}'`);
 }
@@ -259,8 +252,8 @@ async function runDetached(options: UpOptions, argv: readonly string[]): Promise
         postgres: said.postgres || info.databaseUrl !== null,
         prometheus: said.prometheus || info.prometheusUrl !== null,
       };
-      const deployments: DeploymentStatus[] =
-        info.state === 'running' ? await control.deployments().catch(() => []) : [];
+      const deployments: WorkloadView[] =
+        info.state === 'running' ? await control.workloads().catch(() => []) : [];
       for (const d of deployments) {
         const text = `${d.readyReplicas}/${d.replicas}`;
         if (reported.get(d.name) !== text) {

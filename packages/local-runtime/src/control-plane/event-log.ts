@@ -1,18 +1,6 @@
-export type RuntimeEventType =
-  'started' | 'ready' | 'unready' | 'killed' | 'exited' | 'replaced' | 'scaled' | 'backoff';
+import type { RuntimeEvent } from '@self-healing-shop/contracts';
 
-/** One event of the control API's /events stream (README contract). */
-export interface RuntimeEvent {
-  readonly seq: number;
-  /** ISO 8601 with milliseconds. */
-  readonly at: string;
-  readonly type: RuntimeEventType;
-  readonly service: string;
-  /** The replica's name; null for deployment events (scaled). */
-  readonly replica: string | null;
-  readonly uid: string | null;
-  readonly reason?: string;
-}
+export type { RuntimeEvent, RuntimeEventType } from '@self-healing-shop/contracts';
 
 export type NewEvent = Omit<RuntimeEvent, 'seq' | 'at'>;
 

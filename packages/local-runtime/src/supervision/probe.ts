@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { ProbeSpec } from './deployment-spec.ts';
+import type { ProbeSpec } from '../manifests/deployment-spec.ts';
 
 export type ProbeStatus = 'unknown' | 'success' | 'failure';
 
@@ -108,7 +108,7 @@ export class ProbeLoop {
 
   #schedule(ms: number): void {
     if (this.#stopped) return;
-    this.#timer = setTimeout(() => void this.#run(), ms);
+    this.#timer = setTimeout(() => void this.#run(), Math.max(0, ms));
   }
 
   async #run(): Promise<void> {

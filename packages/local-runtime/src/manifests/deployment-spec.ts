@@ -1,3 +1,5 @@
+import { LABELS, NAMESPACE } from '@self-healing-shop/contracts';
+import type { WorkloadKind } from '@self-healing-shop/contracts';
 import { z } from 'zod';
 import { ManifestError } from './manifest-error.ts';
 import type { ManifestDocument } from './manifest-files.ts';
@@ -21,24 +23,37 @@ export type EnvSource =
   | { readonly kind: 'value'; readonly value: string }
   | { readonly kind: 'field'; readonly fieldPath: 'metadata.name' | 'metadata.namespace' | 'status.podIP' };
 
-export interface DeploymentSpec {
+/** What every replica of a workload shares, whatever its kind: what `Replica` runs and probes. */
+export interface PodSpec {
+  /** The workload's name (Deployment or StatefulSet). */
   readonly name: string;
-  /** `app.kubernetes.io/name` (else the Deployment name): names the service folder and the front port. */
+  readonly kind: WorkloadKind;
+  /** The workload's `metadata.labels`. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The pod template's labels: every replica carries them (the chaos engine reads the protected label). */
+  readonly podLabels: Readonly<Record<string, string>>;
+  /** `app.kubernetes.io/name` (else the workload name): names the service folder and the front port. */
   readonly service: string;
   readonly namespace: string;
   readonly file: string;
-  readonly replicas: number;
-  readonly maxSurge: number | string;
-  readonly maxUnavailable: number | string;
   readonly containerName: string;
-  readonly httpPort: number;
-  readonly env: ReadonlyArray<{ readonly name: string; readonly source: EnvSource }>;
   readonly startupProbe?: ProbeSpec;
   readonly livenessProbe?: ProbeSpec;
   readonly readinessProbe?: ProbeSpec;
-  readonly cpuRequestCores?: number;
   readonly preStopSleepMs: number;
   readonly terminationGracePeriodMs: number;
+  /** The signal that asks the process to stop (the image's STOPSIGNAL; PostgreSQL's image says SIGINT). */
+  readonly stopSignal: NodeJS.Signals;
+}
+
+export interface DeploymentSpec extends PodSpec {
+  readonly kind: 'Deployment';
+  readonly replicas: number;
+  readonly maxSurge: number | string;
+  readonly maxUnavailable: number | string;
+  readonly httpPort: number;
+  readonly env: ReadonlyArray<{ readonly name: string; readonly source: EnvSource }>;
+  readonly cpuRequestCores?: number;
 }
 
 const unsupported = () => z.undefined({ error: UNSUPPORTED }).optional();
@@ -158,6 +173,10 @@ const deploymentSchema = z.object({
       })
       .optional(),
     template: z.object({
+      metadata: z
+        .object({ labels: z.record(z.string(), z.string()).optional() })
+        .loose()
+        .optional(),
       spec: z.object({
         initContainers: unsupported(),
         terminationGracePeriodSeconds: seconds(0, 30),
@@ -307,10 +326,14 @@ export function deploymentSpec(
   const recreate = strategy?.type === 'Recreate';
   if (recreate && strategy?.rollingUpdate)
     fail('spec.strategy.rollingUpdate', 'must be absent when type is Recreate');
+  const labels = raw.metadata.labels ?? {};
   return {
     name: raw.metadata.name,
-    service: raw.metadata.labels?.['app.kubernetes.io/name'] ?? raw.metadata.name,
-    namespace: raw.metadata.namespace ?? 'shop',
+    kind: 'Deployment',
+    labels,
+    podLabels: raw.spec.template.metadata?.labels ?? labels,
+    service: labels[LABELS.name] ?? raw.metadata.name,
+    namespace: raw.metadata.namespace ?? NAMESPACE,
     file: document.file,
     replicas: raw.spec.replicas,
     maxSurge: recreate ? 0 : (strategy?.rollingUpdate?.maxSurge ?? '25%'),
@@ -324,6 +347,7 @@ export function deploymentSpec(
     cpuRequestCores,
     preStopSleepMs: (container.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1000,
     terminationGracePeriodMs: raw.spec.template.spec.terminationGracePeriodSeconds * 1000,
+    stopSignal: 'SIGTERM',
   };
 }
 

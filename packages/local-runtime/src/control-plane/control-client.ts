@@ -1,6 +1,11 @@
-import type { ReplicaView, RuntimeInfo } from './control-api.ts';
-import type { DeploymentStatus } from './deployment-controller.ts';
-import type { RuntimeEvent } from './event-log.ts';
+import { DEFAULT_CONTROL_URL } from '@self-healing-shop/contracts';
+import type {
+  ReplicaSignal,
+  ReplicaView,
+  RuntimeEvent,
+  RuntimeInfo,
+  WorkloadView,
+} from '@self-healing-shop/contracts';
 
 /** Nothing answers on the control API's address. */
 export class RuntimeNotRunningError extends Error {
@@ -14,7 +19,7 @@ export class RuntimeNotRunningError extends Error {
 export class ControlClient {
   readonly url: string;
 
-  constructor(url = 'http://127.0.0.1:7070') {
+  constructor(url = DEFAULT_CONTROL_URL) {
     this.url = url.replace(/\/$/, '');
   }
 
@@ -46,20 +51,22 @@ export class ControlClient {
     return (await this.#request<{ items: ReplicaView[] }>('GET', '/replicas')).items;
   }
 
-  async deployments(): Promise<DeploymentStatus[]> {
-    return (await this.#request<{ items: DeploymentStatus[] }>('GET', '/deployments')).items;
+  /** Deployments and the database's StatefulSet. */
+  async workloads(): Promise<WorkloadView[]> {
+    return (await this.#request<{ items: WorkloadView[] }>('GET', '/workloads')).items;
   }
 
   status(): Promise<RuntimeInfo> {
     return this.#request('GET', '/status');
   }
 
-  async kill(replica: string, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
+  /** SIGKILL / SIGTERM kill (the replica is replaced); SIGSTOP freezes it, SIGCONT thaws it. */
+  async kill(replica: string, signal: ReplicaSignal = 'SIGKILL'): Promise<void> {
     await this.#request('POST', `/replicas/${encodeURIComponent(replica)}/kill`, { signal });
   }
 
-  async restart(deployment: string): Promise<void> {
-    await this.#request('POST', `/deployments/${encodeURIComponent(deployment)}/restart`);
+  async restart(workload: string): Promise<void> {
+    await this.#request('POST', `/workloads/${encodeURIComponent(workload)}/restart`);
   }
 
   /** Follows GET /events (SSE) from after `after` (default: only new events) until `signal` aborts. */

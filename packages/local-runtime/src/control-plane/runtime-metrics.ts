@@ -1,8 +1,7 @@
+import { NAMESPACE } from '@self-healing-shop/contracts';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Autoscaler } from './autoscaler.ts';
-import type { DeploymentController } from './deployment-controller.ts';
-
-const NAMESPACE = 'shop';
+import type { Autoscaler } from '../autoscaling/autoscaler.ts';
+import type { DeploymentController } from '../supervision/deployment-controller.ts';
 
 /** The runtime's own metrics under kube-state-metrics names, so dashboards and alerts serve both platforms. */
 export function createRuntimeMetrics(state: {

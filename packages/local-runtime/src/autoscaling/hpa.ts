@@ -1,4 +1,4 @@
-import type { HpaSpec, ScalingRules } from './hpa-spec.ts';
+import type { HpaSpec, ScalingRules } from '../manifests/hpa-spec.ts';
 
 /** Kubernetes ignores changes within 10 % of the target (--horizontal-pod-autoscaler-tolerance). */
 export const TOLERANCE = 0.1;

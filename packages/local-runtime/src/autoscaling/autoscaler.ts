@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { CpuSampler } from './cpu-usage.ts';
-import type { DeploymentController } from './deployment-controller.ts';
+import type { DeploymentController } from '../supervision/deployment-controller.ts';
 import { HorizontalPodAutoscaler } from './hpa.ts';
-import type { HpaSpec } from './hpa-spec.ts';
+import type { HpaSpec } from '../manifests/hpa-spec.ts';
 
 /** Runs every HPA each interval: measures CPU of the ready replicas and scales their Deployment. */
 export class Autoscaler {

@@ -20,3 +20,9 @@ export function podName(deployment: string, templateGeneration: number): string 
   for (let i = 0; i < 5; i += 1) suffix += ALPHABET[randomInt(ALPHABET.length)];
   return `${deployment}-${templateHash(deployment, templateGeneration)}-${suffix}`;
 }
+
+/** Whether `replica` is a pod of `workload`: `<deployment>-<hash>-<suffix>`, or `<statefulset>-<ordinal>`. */
+export function belongsTo(replica: string, workload: string): boolean {
+  const name = workload.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${name}-([a-z0-9]{10}-[a-z0-9]{5}|\\d+)$`).test(replica);
+}

@@ -1,40 +1,16 @@
 import http from 'node:http';
-import type { DeploymentStatus } from './deployment-controller.ts';
+import { REPLICA_SIGNALS } from '@self-healing-shop/contracts';
+import type { ReplicaSignal, ReplicaView, RuntimeInfo, WorkloadView } from '@self-healing-shop/contracts';
 import type { EventLog, RuntimeEvent } from './event-log.ts';
-import type { ReplicaPhase } from './replica.ts';
-
-/** A replica as GET /replicas shows it (README contract). */
-export interface ReplicaView {
-  readonly name: string;
-  readonly service: string;
-  readonly uid: string;
-  readonly pid: number | null;
-  readonly port: number | null;
-  readonly phase: ReplicaPhase;
-  readonly ready: boolean;
-  readonly restarts: number;
-  readonly startedAt: string | null;
-  readonly readyAt: string | null;
-}
-
-/** What the runtime is doing and where (GET /status; `up` waits on it). */
-export interface RuntimeInfo {
-  readonly pid: number;
-  readonly state: 'starting' | 'running' | 'stopping';
-  readonly fronts: Readonly<Record<string, string>>;
-  readonly controlUrl: string;
-  readonly prometheusUrl: string | null;
-  readonly databaseUrl: string | null;
-}
 
 /** What the control API acts on. */
 export interface ControlTarget {
   readonly events: EventLog;
   replicas(): ReplicaView[];
-  deployments(): DeploymentStatus[];
+  workloads(): WorkloadView[];
   /** false when no such replica runs. */
-  kill(name: string, signal: 'SIGKILL' | 'SIGTERM'): boolean;
-  /** false when no such Deployment exists. */
+  kill(name: string, signal: ReplicaSignal): boolean;
+  /** false when no such workload exists. */
   restart(name: string): boolean;
   metrics(): Promise<string>;
   info(): RuntimeInfo;
@@ -124,6 +100,10 @@ export function validateExposition(text: string): string {
   return text.endsWith('\n') || text === '' ? text : `${text}\n`;
 }
 
+function isReplicaSignal(value: unknown): value is ReplicaSignal {
+  return (REPLICA_SIGNALS as readonly unknown[]).includes(value);
+}
+
 function decodeName(segment: string): string {
   try {
     return decodeURIComponent(segment);
@@ -133,7 +113,7 @@ function decodeName(segment: string): string {
 }
 
 /**
- * The control API (README contract): replicas, deployments, kill, restart, events (SSE with replay),
+ * The control API (`@self-healing-shop/contracts` runtime-api.ts): replicas, workloads, kill/signal, restart, events (SSE with replay),
  * metrics (kube-state-metrics names plus the chaos figures stored with PUT /chaos/metrics).
  */
 export function createControlApi(target: ControlTarget): { server: http.Server; closeStreams: () => void } {
@@ -178,23 +158,30 @@ export function createControlApi(target: ControlTarget): { server: http.Server; 
     if (url.pathname === '/replicas') {
       allow('GET');
       send(response, 200, { items: target.replicas() });
-    } else if (url.pathname === '/deployments') {
+    } else if (url.pathname === '/workloads') {
       allow('GET');
-      send(response, 200, { items: target.deployments() });
+      send(response, 200, { items: target.workloads() });
     } else if (parts[0] === 'replicas' && parts.length === 3 && parts[2] === 'kill') {
       allow('POST');
       const body = await readJson(request);
       const signal = body['signal'] ?? 'SIGKILL';
-      if (signal !== 'SIGKILL' && signal !== 'SIGTERM')
-        throw new HttpProblem(400, 'signal must be "SIGKILL" or "SIGTERM"');
+      if (!isReplicaSignal(signal))
+        throw new HttpProblem(
+          400,
+          `signal must be one of ${REPLICA_SIGNALS.map((s) => `"${s}"`).join(', ')}`,
+        );
       const name = decodeName(parts[1]!);
       if (!target.kill(name, signal)) throw new HttpProblem(404, `no running replica named ${name}`);
       send(response, 202, { replica: name, signal });
-    } else if (parts[0] === 'deployments' && parts.length === 3 && parts[2] === 'restart') {
+    } else if (
+      (parts[0] === 'workloads' || parts[0] === 'deployments') &&
+      parts.length === 3 &&
+      parts[2] === 'restart'
+    ) {
       allow('POST');
       const name = decodeName(parts[1]!);
-      if (!target.restart(name)) throw new HttpProblem(404, `no Deployment named ${name}`);
-      send(response, 202, { deployment: name });
+      if (!target.restart(name)) throw new HttpProblem(404, `no workload named ${name}`);
+      send(response, 202, { workload: name });
     } else if (url.pathname === '/events') {
       allow('GET');
       streamEvents(request, response, url);

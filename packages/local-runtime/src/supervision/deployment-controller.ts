@@ -1,23 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import type { ReplicaSignal, WorkloadView } from '@self-healing-shop/contracts';
 import type { Logger } from 'pino';
 import { nextCrashCount, restartDelay } from './backoff.ts';
 import type { BackoffPolicy } from './backoff.ts';
-import { resolveIntOrPercent } from './deployment-spec.ts';
-import type { DeploymentSpec } from './deployment-spec.ts';
-import type { EventLog, NewEvent } from './event-log.ts';
+import { resolveIntOrPercent } from '../manifests/deployment-spec.ts';
+import type { DeploymentSpec } from '../manifests/deployment-spec.ts';
+import type { EventLog, NewEvent } from '../control-plane/event-log.ts';
 import { podName } from './names.ts';
 import { Replica } from './replica.ts';
 import type { ProcessLaunch, ReplicaHooks } from './replica.ts';
-
-export interface DeploymentStatus {
-  readonly name: string;
-  readonly replicas: number;
-  readonly readyReplicas: number;
-  readonly updatedReplicas: number;
-  readonly availableReplicas: number;
-  readonly generation: number;
-  readonly observedGeneration: number;
-}
 
 export interface ControllerDeps {
   readonly spec: DeploymentSpec;
@@ -25,7 +16,10 @@ export interface ControllerDeps {
   readonly logger: Logger;
   readonly backoff: BackoffPolicy;
   /** Finds a port and builds the process launch (env, command, log file) of a replica. */
-  readonly prepare: (replica: Replica) => Promise<{ port: number; launch: ProcessLaunch }>;
+  readonly prepare: (
+    replica: Replica,
+    spec: DeploymentSpec,
+  ) => Promise<{ port: number; launch: ProcessLaunch }>;
   /** Replicas came, went or changed readiness: routing and scrape targets follow. */
   readonly changed: () => void;
 }
@@ -114,9 +108,17 @@ export class DeploymentController {
     this.#reconcile();
   }
 
-  /** Kills a replica (chaos, or by hand): SIGKILL at once, SIGTERM with its preStop and grace period. */
-  kill(replica: Replica, signal: 'SIGKILL' | 'SIGTERM'): void {
+  /**
+   * Kills a replica (chaos, or by hand): SIGKILL at once, SIGTERM with its preStop and grace period;
+   * SIGSTOP freezes it and SIGCONT thaws it (its probes decide what follows, as on a node).
+   */
+  kill(replica: Replica, signal: ReplicaSignal): void {
     if (replica.removal || replica.hasExited) return;
+    if (signal === 'SIGSTOP' || signal === 'SIGCONT') {
+      this.#event({ type: 'signalled', replica, reason: signal });
+      replica.signal(signal);
+      return;
+    }
     this.#event({ type: 'killed', replica, reason: `${signal} from the control API` });
     replica.deleted = true;
     if (signal === 'SIGTERM') {
@@ -127,11 +129,13 @@ export class DeploymentController {
     replica.signal('SIGKILL');
   }
 
-  status(): DeploymentStatus {
+  status(): WorkloadView {
     const live = this.replicas.filter((r) => !r.removal);
     const ready = live.filter((r) => r.ready).length;
     return {
       name: this.spec.name,
+      kind: 'Deployment',
+      labels: this.spec.labels,
       replicas: this.desired,
       readyReplicas: ready,
       updatedReplicas: live.filter((r) => r.templateGeneration === this.templateGeneration).length,
@@ -179,7 +183,7 @@ export class DeploymentController {
     );
     if (replaces) this.#event({ type: 'replaced', replica: replaces, reason: `by ${replica.name}` });
     this.replicas.push(replica);
-    this.#deps.prepare(replica).then(
+    this.#deps.prepare(replica, this.spec).then(
       ({ port, launch }) => replica.launch(port, launch),
       (error: unknown) => {
         this.#deps.logger.error({ err: error, replica: replica.name }, 'cannot start replica');

@@ -1,10 +1,15 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import type { DeploymentSpec } from './deployment-spec.ts';
+import type { ReplicaPhase } from '@self-healing-shop/contracts';
+import type { PodSpec, ProbeSpec } from '../manifests/deployment-spec.ts';
 import { httpProbe, ProbeLoop } from './probe.ts';
 
-export type ReplicaPhase = 'starting' | 'running' | 'terminating' | 'backoff';
+/** One probe attempt against the replica's port: true when it passes. */
+export type ProbeCheck = (port: number, probe: ProbeSpec) => Promise<boolean>;
+
+/** Signals that reach every process of the replica (a container's cgroup), not only its first one. */
+const GROUP_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(['SIGKILL', 'SIGSTOP', 'SIGCONT']);
 
 /** How to run one replica's process. */
 export interface ProcessLaunch {
@@ -13,6 +18,9 @@ export interface ProcessLaunch {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
   readonly logFile: string;
+  /** Run as this user (PostgreSQL refuses to run as root). */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 export interface ReplicaHooks {
@@ -28,20 +36,23 @@ export interface ReplicaHooks {
 export interface ReplicaInit {
   readonly name: string;
   readonly uid: string;
-  readonly spec: DeploymentSpec;
+  readonly spec: PodSpec;
   readonly templateGeneration: number;
   readonly restarts: number;
   readonly crashes: number;
+  /** How a probe is run (default: the kubelet's HTTP GET). */
+  readonly check?: ProbeCheck;
 }
 
-/** One pod: a process with its probes, readiness and termination (preStop, SIGTERM, grace, SIGKILL). */
+/** One pod: a process group with its probes, readiness and termination (preStop, stop signal, grace, SIGKILL). */
 export class Replica {
   readonly name: string;
   readonly uid: string;
-  readonly spec: DeploymentSpec;
+  readonly spec: PodSpec;
   readonly templateGeneration: number;
   readonly restarts: number;
   readonly crashes: number;
+  readonly #check: ProbeCheck;
   readonly createdAt = Date.now();
   port: number | null = null;
   pid: number | null = null;
@@ -70,6 +81,7 @@ export class Replica {
     this.templateGeneration = init.templateGeneration;
     this.restarts = init.restarts;
     this.crashes = init.crashes;
+    this.#check = init.check ?? httpProbe;
     this.#hooks = hooks;
     this.#exited = new Promise((resolve) => (this.#resolveExited = resolve));
   }
@@ -95,6 +107,8 @@ export class Replica {
       this.#child = spawn(launch.command, launch.args, {
         cwd: launch.cwd,
         env: launch.env,
+        ...(launch.uid === undefined ? {} : { uid: launch.uid }),
+        ...(launch.gid === undefined ? {} : { gid: launch.gid }),
         stdio: ['ignore', log, log],
         // Own process group: a terminal's Ctrl-C reaches the runtime, which then stops replicas in order.
         detached: true,
@@ -110,11 +124,15 @@ export class Replica {
     this.#startProbes();
   }
 
-  /** Sends a signal to the process now (control API kill, or SIGKILL at the end of the grace period). */
+  /**
+   * Sends a signal now (control API, or SIGKILL at the end of the grace period). SIGKILL, SIGSTOP and
+   * SIGCONT reach the whole process group, as they reach a whole container; a stop signal goes to
+   * the main process, which stops its own children (PostgreSQL's backends).
+   */
   signal(signal: NodeJS.Signals): void {
     if (this.pid === null || this.#done) return;
     try {
-      process.kill(this.pid, signal);
+      process.kill(GROUP_SIGNALS.has(signal) ? -this.pid : this.pid, signal);
     } catch {
       // Already gone: the exit event follows.
     }
@@ -139,7 +157,7 @@ export class Replica {
     }
     const { preStopSleepMs, terminationGracePeriodMs } = this.spec;
     this.#preStopTimer = setTimeout(
-      () => this.signal('SIGTERM'),
+      () => this.signal(this.spec.stopSignal),
       Math.min(preStopSleepMs, terminationGracePeriodMs),
     );
     // Like the kubelet, a preStop hook that outlasts the grace period gets 2 s more for SIGTERM.
@@ -170,7 +188,7 @@ export class Replica {
     const loop = new ProbeLoop(
       startupProbe,
       'unknown',
-      () => httpProbe(this.port!, startupProbe),
+      () => this.#check(this.port!, startupProbe),
       (status) => {
         if (status === 'success') {
           loop.stop();
@@ -190,7 +208,7 @@ export class Replica {
       const loop = new ProbeLoop(
         livenessProbe,
         'success',
-        () => httpProbe(this.port!, livenessProbe),
+        () => this.#check(this.port!, livenessProbe),
         (status) => {
           if (status === 'failure') this.#hooks.probeFailed(this, 'liveness', loop.state.consecutiveFailures);
         },
@@ -202,7 +220,7 @@ export class Replica {
       const loop = new ProbeLoop(
         readinessProbe,
         'failure',
-        () => httpProbe(this.port!, readinessProbe),
+        () => this.#check(this.port!, readinessProbe),
         (status) => this.#setReady(status === 'success', true),
       );
       this.#probes.push(loop);
@@ -236,6 +254,15 @@ export class Replica {
     clearTimeout(this.#killTimer);
     clearTimeout(this.#preStopTimer);
     this.#setReady(false, false);
+    // When a container's main process dies, the rest of it dies too: no orphan (a PostgreSQL backend
+    // still attached to the old shared memory) outlives it and blocks the next start.
+    if (this.pid !== null) {
+      try {
+        process.kill(-this.pid, 'SIGKILL');
+      } catch {
+        // The group is empty already.
+      }
+    }
     this.pid = null;
     this.#hooks.exited(this, code, signal);
     this.#resolveExited();
