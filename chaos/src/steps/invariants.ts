@@ -9,7 +9,7 @@ import {
   type Violation,
 } from '@self-healing-shop/contracts';
 import { formatDuration } from '@self-healing-shop/loadgen';
-import { pollUntil } from '../actions/context.ts';
+import { pause, pollUntil } from '../actions/context.ts';
 import type { Target } from '../target.ts';
 import { objective, type Objective } from '../verdict.ts';
 
@@ -43,13 +43,30 @@ export interface InvariantsDeps {
   log: (type: string, message: string, data?: Record<string, unknown>) => void;
 }
 
+const READ_TRIES = 10;
+
+/**
+ * One admin read, tried again on failure (a replica restarting behind the front answers 503 for a
+ * moment); the last error is thrown after READ_TRIES.
+ */
+async function read<T>(deps: InvariantsDeps, service: string, path: string): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deps.target.adminGet<T>(service, path);
+    } catch (error) {
+      if (attempt >= READ_TRIES || deps.signal.aborted) throw error;
+      await pause(500, deps.signal);
+    }
+  }
+}
+
 /** Every page of an audit list (`?limit=&after=`), in order. */
-async function readAll<T>(target: Target, service: string, path: string): Promise<T[]> {
+async function readAll<T>(deps: InvariantsDeps, service: string, path: string): Promise<T[]> {
   const items: T[] = [];
   let after: string | undefined;
   for (let page = 0; page < MAX_PAGES; page++) {
     const query = `limit=${PAGE_LIMIT}${after === undefined ? '' : `&after=${encodeURIComponent(after)}`}`;
-    const body = await target.adminGet<AuditPage<T>>(service, `${path}?${query}`);
+    const body = await read<AuditPage<T>>(deps, service, `${path}?${query}`);
     items.push(...body.items);
     if (!body.nextCursor) return items;
     after = body.nextCursor;
@@ -67,7 +84,7 @@ async function awaitQuiet(
   quietTimeoutMs: number,
 ): Promise<{ settled: boolean; detail: string }> {
   const started = deps.now();
-  let last = await deps.target.adminGet<AuditOrderSummary>('order', '/admin/audit/summary');
+  let last = await read<AuditOrderSummary>(deps, 'order', '/admin/audit/summary');
   const deadline = started + Math.max(quietTimeoutMs, last.pendingTimeoutMs + SWEEP_MARGIN_MS);
   const quiet = (s: AuditOrderSummary): boolean => s.pending === 0 && s.outboxPending === 0;
   const at = await pollUntil(
@@ -98,10 +115,10 @@ export async function checkInvariants(
     const quiet = await awaitQuiet(deps, quietTimeoutMs);
     deps.log('platform-quiet', `invariants: ${quiet.detail}`);
     const [orders, products, reservations, notifications] = await Promise.all([
-      readAll<AuditOrder>(deps.target, 'order', '/admin/audit/orders'),
-      readAll<AuditProduct>(deps.target, 'inventory', '/admin/audit/products'),
-      readAll<AuditReservation>(deps.target, 'inventory', '/admin/audit/reservations'),
-      readAll<AuditNotification>(deps.target, 'notification', '/admin/audit/notifications'),
+      readAll<AuditOrder>(deps, 'order', '/admin/audit/orders'),
+      readAll<AuditProduct>(deps, 'inventory', '/admin/audit/products'),
+      readAll<AuditReservation>(deps, 'inventory', '/admin/audit/reservations'),
+      readAll<AuditNotification>(deps, 'notification', '/admin/audit/notifications'),
     ]);
     const violations = findViolations({ orders, products, reservations, notifications, acknowledged });
     const counts = {

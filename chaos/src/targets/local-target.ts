@@ -117,6 +117,37 @@ export class LocalTarget implements Target {
     return items.map(toStatus);
   }
 
+  /** One runtime event as target events, followed by its workload's status read right after it. */
+  async #forward(event: RuntimeEvent, onEvent: (event: TargetEvent) => void): Promise<void> {
+    const type = EVENT_TYPES[event.type];
+    const at = Date.parse(event.at);
+    const when = Number.isFinite(at) ? at : this.#now();
+    if (type && type !== 'scaled') {
+      onEvent({
+        at: when,
+        type,
+        workload: event.service,
+        replica: event.replica ?? undefined,
+        uid: event.uid ?? undefined,
+        source: event.type,
+      });
+    }
+    const statuses = await this.listWorkloads().catch(() => []);
+    const status = statuses.find((s) => s.name === event.service);
+    if (!status) return;
+    const observedAt = Math.max(when, this.#now());
+    if (type === 'scaled') {
+      onEvent({ at: when, type, workload: event.service, status, source: event.reason ?? 'scaled' });
+    }
+    onEvent({
+      at: observedAt,
+      type: 'workload-status',
+      workload: event.service,
+      status,
+      source: event.type,
+    });
+  }
+
   /**
    * Reads the runtime's SSE stream. Each replica event is followed by the Deployment's status read
    * right after it (event-driven, not polled). A dropped stream is resumed with Last-Event-ID.
@@ -131,35 +162,7 @@ export class LocalTarget implements Target {
     // Events are handled one after another so a status read never overtakes the event it follows.
     let queue = Promise.resolve();
 
-    const handle = async (event: RuntimeEvent): Promise<void> => {
-      const type = EVENT_TYPES[event.type];
-      const at = Date.parse(event.at);
-      const when = Number.isFinite(at) ? at : this.#now();
-      if (type && type !== 'scaled') {
-        onEvent({
-          at: when,
-          type,
-          workload: event.service,
-          replica: event.replica ?? undefined,
-          uid: event.uid ?? undefined,
-          source: event.type,
-        });
-      }
-      const statuses = await this.listWorkloads().catch(() => []);
-      const status = statuses.find((s) => s.name === event.service);
-      if (!status) return;
-      const observedAt = Math.max(when, this.#now());
-      if (type === 'scaled') {
-        onEvent({ at: when, type, workload: event.service, status, source: event.reason ?? 'scaled' });
-      }
-      onEvent({
-        at: observedAt,
-        type: 'workload-status',
-        workload: event.service,
-        status,
-        source: event.type,
-      });
-    };
+    const handle = (event: RuntimeEvent): Promise<void> => this.#forward(event, onEvent);
 
     let failures = 0;
     const connect = (): SseStream => {
