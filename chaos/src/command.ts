@@ -199,9 +199,10 @@ async function targetsCommand(values: Values, deps: MainDeps): Promise<number> {
   deps.print(`scope: ${target.description}`);
   deps.print(
     table(
-      ['deployment', 'desired', 'ready', 'updated', 'protected'],
+      ['workload', 'kind', 'desired', 'ready', 'updated', 'protected'],
       workloads.map((w) => [
         w.name,
+        w.kind,
         String(w.desired),
         String(w.ready),
         String(w.updated),
@@ -212,14 +213,13 @@ async function targetsCommand(values: Values, deps: MainDeps): Promise<number> {
   deps.print('');
   deps.print(
     table(
-      ['replica', 'deployment', 'phase', 'ready', 'pod-kill may hit it'],
+      ['replica', 'workload', 'phase', 'ready', 'pod-kill may hit it'],
       replicas.map((r) => {
-        const decision = mayKill(
-          r,
-          replicas,
-          workloads.find((w) => w.name === r.workload),
-          false,
-        );
+        const workload = workloads.find((w) => w.name === r.workload);
+        const decision =
+          workload?.kind === 'StatefulSet'
+            ? { allowed: false, reason: 'a StatefulSet (only database-kill hits the database)' }
+            : mayKill(r, replicas, workload, false);
         return [
           r.name,
           r.workload,
