@@ -323,6 +323,28 @@ describe('the local target against the real local runtime (fixture platform)', (
     expect(result.code).toBe(0);
   });
 
+  it('takes the admin token from --admin-token: a wrong one leaves the invariants unchecked and fails (exit 1)', async () => {
+    await waitFor(allReady, 'every replica ready');
+    const file = await experimentFile('token-burst', [
+      'description: 5 orders at once',
+      'action: { kind: burst, orders: 5, productId: p-1 }',
+      'defaults: { loadRate: 5 }',
+    ]);
+    const result = await run(['run', file, '--admin-token', 'wrong-token']);
+    expect(result.code).toBe(1);
+    const report = await result.report();
+    expect(report.invariants).toMatchObject({ checked: false });
+    expect(report.verdict.reasons).toEqual([
+      'invariants not checked: GET /admin/audit/summary of order answered 401: {"title":"Unauthorized"}',
+    ]);
+    const skipped = await run(['run', file, '--admin-token', 'wrong-token', '--no-invariants']);
+    expect((await skipped.report()).invariants).toEqual({
+      checked: false,
+      reason: 'turned off with --no-invariants',
+    });
+    expect(skipped.code).toBe(0);
+  });
+
   it('stops on SIGINT, still writes the report and exits 2', async () => {
     await waitFor(allReady, 'every replica ready');
     const kills: TargetEvent[] = [];

@@ -45,16 +45,19 @@ export interface InvariantsDeps {
 
 const READ_TRIES = 10;
 
+/** A refusal (4xx: wrong token, no such route) will not change by asking again. */
+const REFUSED = /answered 4\d\d/;
+
 /**
- * One admin read, tried again on failure (a replica restarting behind the front answers 503 for a
- * moment); the last error is thrown after READ_TRIES.
+ * One admin read, tried again on a transient failure (a replica restarting behind the front answers
+ * 503 for a moment, a connection is reset); the last error is thrown after READ_TRIES.
  */
 async function read<T>(deps: InvariantsDeps, service: string, path: string): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await deps.target.adminGet<T>(service, path);
     } catch (error) {
-      if (attempt >= READ_TRIES || deps.signal.aborted) throw error;
+      if (attempt >= READ_TRIES || deps.signal.aborted || REFUSED.test((error as Error).message)) throw error;
       await pause(500, deps.signal);
     }
   }
