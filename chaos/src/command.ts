@@ -1,6 +1,14 @@
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
-import { parseDuration } from './duration.ts';
+import {
+  ADMIN_TOKEN_ENV,
+  DEFAULT_CONTROL_URL,
+  DEFAULT_ORDER_URL,
+  LOCAL_ADMIN_TOKEN,
+  LOCAL_PORTS,
+  NAMESPACE,
+} from '@self-healing-shop/contracts';
+import { parseDuration } from '@self-healing-shop/loadgen';
 import { ExperimentError, listExperiments, loadExperiment } from './experiment.ts';
 import { loadGenerator, type StartLoad } from './load.ts';
 import { newSeed } from './random.ts';
@@ -19,6 +27,10 @@ import {
 import { KubernetesTarget } from './targets/kubernetes-target.ts';
 import { LocalTarget } from './targets/local-target.ts';
 import { TargetError, type Target } from './target.ts';
+
+const DEFAULT_NOTIFICATION_URL = `http://127.0.0.1:${LOCAL_PORTS.notification}`;
+/** The token of the demo Secret in k8s/base/shared/secret.yaml. */
+const KUBERNETES_DEMO_TOKEN = 'chaos-demo-token';
 
 export const USAGE = `chaos: kill pods and inject faults under load, measure recovery, judge it.
 
@@ -43,9 +55,13 @@ options:
   --recovery-timeout DURATION give up waiting for recovery after this long
   --min-success RATIO         order success ratio objective, e.g. 0.99
   --load-rate N               orders per second during the run
-  --url URL                   order service (default http://127.0.0.1:8080)
-  --notification-url URL      notification service (default http://127.0.0.1:8082)
-  --runtime-url URL           local runtime control API (default http://127.0.0.1:7070)
+  --url URL                   order service (default ${DEFAULT_ORDER_URL})
+  --notification-url URL      notification service (default ${DEFAULT_NOTIFICATION_URL})
+  --runtime-url URL           local runtime control API (default ${DEFAULT_CONTROL_URL})
+  --admin-token TOKEN         the services' admin token (x-admin-token: faults, audit API); default
+                              env ${ADMIN_TOKEN_ENV}, else ${LOCAL_ADMIN_TOKEN} (local) or the demo
+                              Secret's ${KUBERNETES_DEMO_TOKEN} (kubernetes)
+  --no-invariants             do not check the data invariants after the run (reported as not checked)
   --evict                     evict through the Eviction API (PodDisruptionBudgets respected)
   --dry-run                   print the plan; touch nothing
   --report-dir DIR            where report.json, junit.xml, metrics.prom go (default reports/chaos)
@@ -64,7 +80,7 @@ export interface MainDeps {
 
 const OPTIONS = {
   target: { type: 'string', default: 'local' },
-  namespace: { type: 'string', default: 'shop' },
+  namespace: { type: 'string', default: NAMESPACE },
   'allow-namespace': { type: 'string', multiple: true },
   selector: { type: 'string', default: DEFAULT_SELECTOR },
   context: { type: 'string' },
@@ -78,9 +94,11 @@ const OPTIONS = {
   'recovery-timeout': { type: 'string' },
   'min-success': { type: 'string' },
   'load-rate': { type: 'string' },
-  url: { type: 'string', default: 'http://127.0.0.1:8080' },
-  'notification-url': { type: 'string', default: 'http://127.0.0.1:8082' },
-  'runtime-url': { type: 'string', default: 'http://127.0.0.1:7070' },
+  url: { type: 'string', default: DEFAULT_ORDER_URL },
+  'notification-url': { type: 'string', default: DEFAULT_NOTIFICATION_URL },
+  'runtime-url': { type: 'string', default: DEFAULT_CONTROL_URL },
+  'admin-token': { type: 'string' },
+  'no-invariants': { type: 'boolean', default: false },
   evict: { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
   'report-dir': { type: 'string', default: 'reports/chaos' },
@@ -125,11 +143,13 @@ function parse(argv: string[]) {
 
 function createTarget(values: Values, deps: MainDeps, purpose: 'run' | 'read'): Target {
   const target = values.target;
-  const faultToken = deps.env.FAULT_INJECTION_TOKEN;
+  const adminToken = values['admin-token'] ?? deps.env[ADMIN_TOKEN_ENV];
+  if (adminToken !== undefined && adminToken.trim() === '')
+    throw new UsageError('--admin-token must not be empty');
   if (target === 'local') {
     return new LocalTarget({
       controlUrl: values['runtime-url'],
-      faultToken: faultToken ?? 'local-chaos-token',
+      adminToken: adminToken ?? LOCAL_ADMIN_TOKEN,
     });
   }
   if (target !== 'kubernetes') throw new UsageError(`--target must be local or kubernetes, got "${target}"`);
@@ -158,7 +178,7 @@ function createTarget(values: Values, deps: MainDeps, purpose: 'run' | 'read'): 
     kubeConfig: kc,
     namespace: values.namespace,
     selector: values.selector,
-    faultToken: faultToken ?? 'chaos-demo-token',
+    faultToken: adminToken ?? KUBERNETES_DEMO_TOKEN,
   });
 }
 
@@ -179,9 +199,10 @@ async function targetsCommand(values: Values, deps: MainDeps): Promise<number> {
   deps.print(`scope: ${target.description}`);
   deps.print(
     table(
-      ['deployment', 'desired', 'ready', 'updated', 'protected'],
+      ['workload', 'kind', 'desired', 'ready', 'updated', 'protected'],
       workloads.map((w) => [
         w.name,
+        w.kind,
         String(w.desired),
         String(w.ready),
         String(w.updated),
@@ -192,14 +213,13 @@ async function targetsCommand(values: Values, deps: MainDeps): Promise<number> {
   deps.print('');
   deps.print(
     table(
-      ['replica', 'deployment', 'phase', 'ready', 'pod-kill may hit it'],
+      ['replica', 'workload', 'phase', 'ready', 'pod-kill may hit it'],
       replicas.map((r) => {
-        const decision = mayKill(
-          r,
-          replicas,
-          workloads.find((w) => w.name === r.workload),
-          false,
-        );
+        const workload = workloads.find((w) => w.name === r.workload);
+        const decision =
+          workload?.kind === 'StatefulSet'
+            ? { allowed: false, reason: 'a StatefulSet (only database-kill hits the database)' }
+            : mayKill(r, replicas, workload, false);
         return [
           r.name,
           r.workload,
@@ -236,6 +256,7 @@ async function runCommand(name: string | undefined, values: Values, deps: MainDe
     workload: values.workload,
     dryRun: values['dry-run'],
     reportDir: values['report-dir'],
+    invariants: !values['no-invariants'],
   };
   const target = createTarget(values, deps, 'run');
   try {

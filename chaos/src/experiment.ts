@@ -3,12 +3,13 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { parseDuration } from './duration.ts';
+import { InvalidFaultSpecError, parseFaultSpec, type FaultSpec } from '@self-healing-shop/fault-injection';
+import { parseDuration } from '@self-healing-shop/loadgen';
 
 export const EXPERIMENTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../experiments');
 
-const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  if (typeof value === 'number') return value;
+/** Durations always carry a unit (`10s`); see loadgen's parseDuration. */
+const duration = z.string().transform((value, ctx) => {
   try {
     return parseDuration(value);
   } catch (error) {
@@ -17,19 +18,20 @@ const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   }
 });
 
-const fault = z
-  .object({
-    type: z.enum(['latency', 'error', 'abort', 'cpu']),
-    route: z.string().startsWith('/').optional(),
-    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).optional(),
-    probability: z.number().min(0).max(1).optional(),
-    latencyMs: z.number().int().positive().optional(),
-    status: z.number().int().min(400).max(599).optional(),
-  })
-  .strict()
-  .refine((f) => f.type !== 'latency' || f.latencyMs !== undefined, {
-    message: 'a latency fault needs latencyMs',
-  });
+/** The fault-injection package's own validation, so the file and the services agree on every field. */
+const fault = z.unknown().transform((value, ctx): FaultSpec => {
+  try {
+    parseFaultSpec(value);
+  } catch (error) {
+    if (!(error instanceof InvalidFaultSpecError)) throw error;
+    for (const problem of error.errors) {
+      const path = problem.path === '(root)' ? [] : problem.path.split('.');
+      ctx.addIssue({ code: 'custom', message: problem.message, path });
+    }
+    return z.NEVER;
+  }
+  return value as FaultSpec;
+});
 
 const action = z.discriminatedUnion('kind', [
   z
@@ -62,6 +64,34 @@ const action = z.discriminatedUnion('kind', [
       scaleInDeadline: duration,
     })
     .strict(),
+  z
+    .object({
+      kind: z.literal('pod-freeze'),
+      /** Deployment to hit; a random one (seeded) each round when absent. */
+      workload: z.string().optional(),
+      /** How long the replica stays frozen. */
+      duration,
+    })
+    .strict(),
+  z.object({ kind: z.literal('database-kill') }).strict(),
+  z
+    .object({
+      kind: z.literal('burst'),
+      /** Orders sent at once, all for the same product. */
+      orders: z.number().int().min(1).max(5000),
+      productId: z.string().min(1),
+      quantity: z.number().int().min(1).default(1),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('cpu-contention'),
+      /** Deployment to hit; a random one (seeded) each round when absent. */
+      workload: z.string().optional(),
+      /** The CPU burners stop after this even if the run goes on (they also stop when it ends). */
+      maxDuration: duration.default(600_000),
+    })
+    .strict(),
 ]);
 
 export const experimentSchema = z
@@ -88,6 +118,8 @@ export const experimentSchema = z
         probeOrders: z.number().int().min(0).default(3),
         /** How long to wait for every Deployment to be at full strength again after the action. */
         timeout: duration.default(60_000),
+        /** How long to wait for the platform to settle (no pending order, outbox empty) before the invariants. */
+        quietTimeout: duration.default(120_000),
       })
       .strict()
       .prefault({}),
@@ -97,6 +129,8 @@ export const experimentSchema = z
         successAfterRecoveryOnly: z.boolean().default(false),
         /** p95 latency bound while a fault is active (ms). */
         latencyP95Max: duration.optional(),
+        /** Check the data invariants on a quiet platform after the run (audit API of every service). */
+        invariants: z.boolean().default(true),
       })
       .strict()
       .prefault({}),
@@ -105,7 +139,7 @@ export const experimentSchema = z
 
 export type Experiment = z.infer<typeof experimentSchema>;
 export type ExperimentAction = Experiment['action'];
-export type FaultDefinition = z.infer<typeof fault>;
+export type FaultDefinition = FaultSpec;
 
 export class ExperimentError extends Error {
   override name = 'ExperimentError';

@@ -1,31 +1,7 @@
-/** The load generator as the chaos engine uses it (`@self-healing-shop/loadgen`'s startLoad). */
+/** The load generator as the chaos engine uses it: `@self-healing-shop/loadgen`'s startLoad. */
+import type { LoadHandle, LoadOptions, LoadReport } from '@self-healing-shop/loadgen';
 
-export interface LoadReport {
-  sent: number;
-  succeeded: number;
-  failed: number;
-  successRatio: number;
-  latencyMs: { p50: number; p95: number; p99: number; max: number };
-  errorsByKind: Record<string, number>;
-  durationMs: number;
-  rate: number;
-  startedAt: string | number;
-  endedAt: string | number;
-}
-
-export interface LoadHandle {
-  snapshot(): unknown;
-  stop(): unknown;
-  done: Promise<LoadReport>;
-}
-
-export interface LoadOptions {
-  url: string;
-  rate: number;
-  durationMs?: number;
-  timeoutMs: number;
-  signal?: AbortSignal;
-}
+export type { LoadHandle, LoadOptions, LoadReport } from '@self-healing-shop/loadgen';
 
 export type StartLoad = (options: LoadOptions) => LoadHandle;
 
@@ -64,8 +40,11 @@ export class LoadSession {
     return this.#current?.name;
   }
 
-  /** Ends the current segment (its report completes in the background) and starts the next at once. */
-  begin(name: string, counted = true): void {
+  /**
+   * Ends the current segment (its report completes in the background) and starts the next at once.
+   * Resolves with this segment's report once it has ended (an action judges its own segments).
+   */
+  begin(name: string, counted = true): Promise<LoadReport> {
     const previous = this.#current;
     const current = { name, counted, handle: this.#start({ ...this.#options, durationMs: SEGMENT_MAX_MS }) };
     this.#current = current;
@@ -77,6 +56,7 @@ export class LoadSession {
       () => undefined,
     );
     if (previous) this.#finish(previous);
+    return current.handle.done;
   }
 
   #finish(segment: { name: string; counted: boolean; handle: LoadHandle }): void {
@@ -107,6 +87,7 @@ export function mergeReports(reports: readonly LoadReport[]): LoadReport | undef
   const failed = reports.reduce((s, r) => s + r.failed, 0);
   const worst = (key: 'p50' | 'p95' | 'p99' | 'max'): number =>
     Math.max(...reports.map((r) => r.latencyMs[key]));
+  const durationMs = reports.reduce((s, r) => s + r.durationMs, 0);
   return {
     sent,
     succeeded,
@@ -114,9 +95,12 @@ export function mergeReports(reports: readonly LoadReport[]): LoadReport | undef
     successRatio: sent === 0 ? Number.NaN : succeeded / sent,
     latencyMs: { p50: worst('p50'), p95: worst('p95'), p99: worst('p99'), max: worst('max') },
     errorsByKind,
-    durationMs: reports.reduce((s, r) => s + r.durationMs, 0),
-    rate: reports[0].rate,
-    startedAt: reports[0].startedAt,
-    endedAt: reports[reports.length - 1].endedAt,
+    durationMs,
+    rate: reports[0]!.rate,
+    achievedRate: durationMs > 0 ? Math.round((sent / durationMs) * 10_000) / 10 : 0,
+    startedAt: reports[0]!.startedAt,
+    endedAt: reports[reports.length - 1]!.endedAt,
+    products: [...new Set(reports.flatMap((r) => r.products))],
+    acknowledged: reports.flatMap((r) => r.acknowledged),
   };
 }

@@ -1,3 +1,4 @@
+import { NAMESPACE, PLATFORM_SELECTOR } from '@self-healing-shop/contracts';
 import type { Replica, WorkloadStatus } from './target.ts';
 
 /** A safety rule refused to go on; the message says what to do instead. Exit code 2. */
@@ -5,8 +6,8 @@ export class SafetyError extends Error {
   override name = 'SafetyError';
 }
 
-export const DEFAULT_NAMESPACES = ['shop'];
-export const DEFAULT_SELECTOR = 'app.kubernetes.io/part-of=self-healing-shop';
+export const DEFAULT_NAMESPACES = [NAMESPACE];
+export const DEFAULT_SELECTOR = PLATFORM_SELECTOR;
 
 export function checkNamespace(namespace: string, allowed: readonly string[]): void {
   if (!allowed.includes(namespace)) {

@@ -1,6 +1,9 @@
 /** What a chaos experiment needs from a platform: Kubernetes or the local runtime implement it. */
+import type { WorkloadKind } from '@self-healing-shop/contracts';
+import type { FaultSpec } from '@self-healing-shop/fault-injection';
 
-export const PROTECTED_LABEL = 'chaos.self-healing-shop/protected';
+export { PROTECTED_LABEL } from '@self-healing-shop/contracts';
+export type { FaultSpec } from '@self-healing-shop/fault-injection';
 
 export interface Replica {
   name: string;
@@ -17,7 +20,7 @@ export interface Replica {
 export interface WorkloadStatus {
   name: string;
   /** `StatefulSet` for the database (`postgres`), else `Deployment`. */
-  kind: 'Deployment' | 'StatefulSet';
+  kind: WorkloadKind;
   /** spec.replicas */
   desired: number;
   ready: number;
@@ -58,16 +61,6 @@ export interface KillOptions {
 }
 
 export type KillResult = { outcome: 'sent'; method: string } | { outcome: 'refused'; reason: string };
-
-export interface FaultSpec {
-  type: 'latency' | 'error' | 'abort' | 'cpu';
-  route?: string;
-  method?: string;
-  probability?: number;
-  latencyMs?: number;
-  status?: number;
-  durationMs?: number;
-}
 
 export interface EventSubscription {
   close(): Promise<void>;

@@ -1,4 +1,4 @@
-import { formatDuration } from './duration.ts';
+import { formatDuration } from '@self-healing-shop/loadgen';
 import type { Summary } from './stats.ts';
 
 export interface Objective {
@@ -8,6 +8,8 @@ export interface Objective {
   actual: string;
   /** Why it failed, in words a reader of the CI log understands. */
   reason?: string;
+  /** The findings behind it, one per line (e.g. the invariant violations). */
+  details?: string[];
 }
 
 export interface Verdict {

@@ -72,7 +72,7 @@ describe('cpu-stress against the real local runtime (e2e)', () => {
     // Exit 0 means both happened within the experiment's deadlines; the figures are in the report.
     expect(details.scaleOutMs).toBeGreaterThan(0);
     expect(details.backToMinMs).toBeGreaterThanOrEqual(0);
-    const deployments = (await (await fetch(`${runtime.control}/deployments`)).json()) as {
+    const deployments = (await (await fetch(`${runtime.control}/workloads`)).json()) as {
       items: { name: string; replicas: number }[];
     };
     expect(deployments.items.find((d) => d.name === 'order')?.replicas).toBe(2);

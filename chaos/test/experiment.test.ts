@@ -5,10 +5,14 @@ describe('experiment files', () => {
   it('ships every experiment as a valid file named after it', async () => {
     const names = (await listExperiments()).map((e) => e.name);
     expect([...names].sort()).toEqual([
+      'burst',
+      'cpu-contention',
       'cpu-stress',
+      'database-kill',
       'dependency-outage',
       'error-injection',
       'latency-injection',
+      'pod-freeze',
       'pod-kill',
       'pod-kill-all',
     ]);
@@ -39,8 +43,31 @@ describe('experiment files', () => {
         defaults: { minSuccess: 2 },
       }),
     ).toThrow(
-      /name: lower-case[\s\S]*action\.fault: a latency fault needs latencyMs[\s\S]*action\.duration: invalid duration[\s\S]*defaults\.minSuccess/,
+      /name: lower-case[\s\S]*action\.fault\.latencyMs: latencyMs is required for a latency fault[\s\S]*action\.duration: invalid duration[\s\S]*defaults\.minSuccess/,
     );
+  });
+
+  it('rejects a bare number as a duration and a fault field the services would refuse', () => {
+    expect(() =>
+      parseExperiment({
+        name: 'x',
+        description: 'x',
+        action: { kind: 'pod-kill' },
+        defaults: { interval: '10' },
+      }),
+    ).toThrow(/defaults\.interval: invalid duration "10" \(a bare number has no unit\)/);
+    expect(() =>
+      parseExperiment({
+        name: 'x',
+        description: 'x',
+        action: {
+          kind: 'fault',
+          workload: 'order',
+          duration: '1s',
+          fault: { type: 'cpu', route: '/orders' },
+        },
+      }),
+    ).toThrow(/action\.fault\.route: route does not apply to cpu faults/);
   });
 
   it('rejects an unknown action kind and unknown fields', () => {
@@ -54,7 +81,7 @@ describe('experiment files', () => {
 
   it('lists the known experiments when one is unknown', async () => {
     await expect(loadExperiment('nope')).rejects.toThrow(
-      /unknown experiment "nope"; known: cpu-stress, .*pod-kill-all/,
+      /unknown experiment "nope"; known: burst, cpu-contention, .*pod-kill-all/,
     );
   });
 });

@@ -20,6 +20,7 @@ const replica = (name: string, over: Partial<Replica> = {}): Replica => ({
 });
 const status: WorkloadStatus = {
   name: 'order',
+  kind: 'Deployment',
   desired: 2,
   ready: 2,
   updated: 2,

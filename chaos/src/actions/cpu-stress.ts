@@ -1,8 +1,44 @@
-import { formatDuration } from '../duration.ts';
+import { formatDuration } from '@self-healing-shop/loadgen';
 import type { RoundResult } from '../report/report.ts';
 import type { TargetEvent } from '../target.ts';
-import { objective } from '../verdict.ts';
+import { objective, type Objective } from '../verdict.ts';
 import { pause, type ActionContext } from './context.ts';
+
+interface ScaleFigures {
+  minimum: number;
+  desired: number;
+  maxDesired: number;
+  scaleOutMs: number | undefined;
+  backToMinMs: number | undefined;
+}
+
+/** Scaled out in time under the stress, and back to the minimum in time after it. */
+function scaleObjectives(
+  action: { duration: number; scaleOutDeadline: number; scaleInDeadline: number },
+  workload: string,
+  f: ScaleFigures,
+): Objective[] {
+  return [
+    objective(
+      'scaled out under CPU stress',
+      f.scaleOutMs !== undefined && f.scaleOutMs <= action.scaleOutDeadline,
+      `more than ${f.minimum} replicas within ${formatDuration(action.scaleOutDeadline)}`,
+      f.scaleOutMs === undefined
+        ? `stayed at ${f.minimum}`
+        : `${f.maxDesired} replicas after ${formatDuration(f.scaleOutMs)}`,
+      f.scaleOutMs === undefined
+        ? `${workload} never scaled out during ${formatDuration(action.duration)} of CPU stress`
+        : `${workload} scaled out only after ${formatDuration(f.scaleOutMs)}`,
+    ),
+    objective(
+      'back to the minimum after the stress',
+      f.backToMinMs !== undefined && f.backToMinMs <= action.scaleInDeadline,
+      `${f.minimum} replicas within ${formatDuration(action.scaleInDeadline)} of the stress ending`,
+      f.backToMinMs === undefined ? `still ${f.desired}` : `after ${formatDuration(f.backToMinMs)}`,
+      `${workload} not back to ${f.minimum} replicas within ${formatDuration(action.scaleInDeadline)} (now ${f.desired})`,
+    ),
+  ];
+}
 
 /**
  * Burns a CPU core in every replica of one workload; the auto-scaler must add replicas while it
@@ -65,28 +101,14 @@ export async function cpuStressRound(ctx: ActionContext, round: number): Promise
   stop();
   const scaleOutMs = scaleOutAt === undefined ? undefined : scaleOutAt - startedAt;
   const backToMinMs = backToMinAt === undefined ? undefined : backToMinAt - stressEndedAt;
-  ctx.addObjective(
-    objective(
-      'scaled out under CPU stress',
-      scaleOutMs !== undefined && scaleOutMs <= action.scaleOutDeadline,
-      `more than ${minimum} replicas within ${formatDuration(action.scaleOutDeadline)}`,
-      scaleOutMs === undefined
-        ? `stayed at ${minimum}`
-        : `${maxDesired} replicas after ${formatDuration(scaleOutMs)}`,
-      scaleOutMs === undefined
-        ? `${workload} never scaled out during ${formatDuration(action.duration)} of CPU stress`
-        : `${workload} scaled out only after ${formatDuration(scaleOutMs)}`,
-    ),
-  );
-  ctx.addObjective(
-    objective(
-      'back to the minimum after the stress',
-      backToMinMs !== undefined && backToMinMs <= action.scaleInDeadline,
-      `${minimum} replicas within ${formatDuration(action.scaleInDeadline)} of the stress ending`,
-      backToMinMs === undefined ? `still ${desired}` : `after ${formatDuration(backToMinMs)}`,
-      `${workload} not back to ${minimum} replicas within ${formatDuration(action.scaleInDeadline)} (now ${desired})`,
-    ),
-  );
+  for (const o of scaleObjectives(action, workload, {
+    minimum,
+    desired,
+    maxDesired,
+    scaleOutMs,
+    backToMinMs,
+  }))
+    ctx.addObjective(o);
   return {
     round,
     action: action.kind,

@@ -1,8 +1,9 @@
-import { formatDuration } from '../duration.ts';
+import { formatDuration } from '@self-healing-shop/loadgen';
 import type { FaultDefinition } from '../experiment.ts';
 import type { RoundResult } from '../report/report.ts';
+import type { LoadReport } from '../load.ts';
 import type { Replica } from '../target.ts';
-import { objective } from '../verdict.ts';
+import { objective, type Objective } from '../verdict.ts';
 import { pause, type ActionContext } from './context.ts';
 
 /**
@@ -17,7 +18,14 @@ async function withFault(
   fault: FaultDefinition,
   durationMs: number,
   segment: string,
-): Promise<{ replicas: Replica[]; faultIds: string[]; startedAt: number; endedAt: number }> {
+): Promise<{
+  replicas: Replica[];
+  faultIds: string[];
+  startedAt: number;
+  endedAt: number;
+  /** The load segment under the fault; its report is ready once the segment ended. */
+  segmentReport: Promise<LoadReport>;
+}> {
   const replicas = (await ctx.target.listReplicas()).filter(
     (r) => r.workload === workload && r.phase !== 'terminating',
   );
@@ -26,7 +34,7 @@ async function withFault(
   if (shielded.length > 0) throw new Error(`${shielded.map((r) => r.name).join(', ')} labelled protected`);
   const faultIds: string[] = [];
   const startedAt = ctx.now();
-  ctx.load.begin(`round ${round} ${segment}`, true);
+  const segmentReport = ctx.load.begin(`round ${round} ${segment}`, true);
   try {
     for (const replica of replicas) {
       faultIds.push(await ctx.target.injectFault(replica, { ...fault, durationMs }));
@@ -55,7 +63,19 @@ async function withFault(
     );
     ctx.load.begin(`round ${round} after ${segment}`, true);
   }
-  return { replicas, faultIds, startedAt, endedAt: ctx.now() };
+  return { replicas, faultIds, startedAt, endedAt: ctx.now(), segmentReport };
+}
+
+/** The p95 latency of the orders sent while the fault was on, against the experiment's bound. */
+function latencyObjective(segment: string, report: LoadReport, bound: number): Objective {
+  const p95 = report.latencyMs.p95;
+  return objective(
+    `latency p95 under the fault (${segment})`,
+    report.sent > 0 && p95 <= bound,
+    `<= ${formatDuration(bound)}`,
+    `${formatDuration(p95)} over ${report.sent} orders, success ${report.successRatio.toFixed(4)}`,
+    `p95 latency ${formatDuration(p95)} under the fault exceeds ${formatDuration(bound)}`,
+  );
 }
 
 /** latency / error injection: measured are the success ratio and the latency while the fault is on. */
@@ -65,8 +85,11 @@ export async function faultRound(ctx: ActionContext, round: number): Promise<Rou
   const workload = ctx.settings.workload ?? action.workload;
   const startedAt = ctx.now();
   const applied = await withFault(ctx, round, workload, action.fault, action.duration, 'fault');
-  // The load segment named here is judged after the run (latency and success under the fault).
   const segmentName = `round ${round} fault`;
+  const bound = ctx.experiment.objectives.latencyP95Max;
+  if (bound !== undefined) {
+    ctx.addObjective(applied.segmentReport.then((report) => latencyObjective(segmentName, report, bound)));
+  }
   return {
     round,
     action: action.kind,

@@ -1,82 +1,149 @@
 import { randomUUID } from 'node:crypto';
-import { formatDuration } from '../duration.ts';
-import { RecoveryTracker } from '../recovery.ts';
+import { formatDuration } from '@self-healing-shop/loadgen';
+import { RecoveryTracker, type Timeline } from '../recovery.ts';
 import { figuresOf, type RoundResult } from '../report/report.ts';
-import { mayKill, mayKillAll } from '../safety.ts';
-import type { Replica, WorkloadStatus } from '../target.ts';
-import { pause, type ActionContext } from './context.ts';
+import { atFullStrength } from '../target.ts';
+import { pause, pollUntil, type ActionContext } from './context.ts';
+import type { Plan, Planner } from './victims.ts';
 
-interface Plan {
-  workload: string;
-  victims: Replica[];
+export interface KillRoundOptions {
+  /** Chooses the victims of the round. */
+  plan: Planner;
+  /**
+   * Recovery lasts until every workload in scope is at full strength again, not only the one hit
+   * (the database: the services lose readiness while it is away).
+   */
+  wholePlatform?: boolean;
 }
 
-type PlanResult = { ok: true; plan: Plan } | { ok: false; workload?: string; reason: string };
-
-/** Chooses this round's victim(s) from the current state with the seeded random source. */
-export function planKill(
-  ctx: Pick<ActionContext, 'experiment' | 'settings' | 'random'>,
-  replicas: readonly Replica[],
-  workloads: readonly WorkloadStatus[],
-): PlanResult {
-  const { action, outage } = ctx.experiment;
-  const byName = new Map(workloads.map((w) => [w.name, w]));
-  if (action.kind === 'pod-kill-all') {
-    const name = ctx.settings.workload ?? action.workload;
-    const decision = mayKillAll(name, replicas, byName.get(name), outage);
-    return decision.allowed
-      ? { ok: true, plan: { workload: name, victims: decision.victims } }
-      : { ok: false, workload: name, reason: decision.reason };
-  }
-  if (action.kind !== 'pod-kill') return { ok: false, reason: `${action.kind} does not kill pods` };
-  const chosen = ctx.settings.workload ?? action.workload;
-  const names = chosen ? [chosen] : [...byName.keys()].sort();
-  if (chosen && !byName.has(chosen))
-    return { ok: false, workload: chosen, reason: `no Deployment named ${chosen} in scope` };
-  const refusals: string[] = [];
-  const candidatesByWorkload = new Map<string, Replica[]>();
-  for (const name of names) {
-    const candidates = replicas.filter((r) => {
-      if (r.workload !== name) return false;
-      const decision = mayKill(r, replicas, byName.get(name), outage);
-      if (!decision.allowed) refusals.push(decision.reason);
-      return decision.allowed;
-    });
-    if (candidates.length > 0) candidatesByWorkload.set(name, candidates);
-  }
-  if (candidatesByWorkload.size === 0) {
-    return {
-      ok: false,
-      workload: chosen,
-      reason: refusals.length
-        ? `no replica may be killed: ${[...new Set(refusals)].join('; ')}`
-        : 'no replica in scope',
-    };
-  }
-  const workload = ctx.random.pick([...candidatesByWorkload.keys()].sort());
-  const victim = ctx.random.pick(candidatesByWorkload.get(workload) ?? []);
-  return { ok: true, plan: { workload, victims: [victim] } };
+/**
+ * Waits, after the hit workload recovered, until every workload is at full strength too; moves the
+ * end of recovery (and MTTR) to that moment.
+ */
+async function awaitWholePlatform(ctx: ActionContext, timeline: Timeline): Promise<boolean> {
+  const firstKill = timeline.kills[0]?.sentAt ?? ctx.now();
+  const at = await pollUntil(
+    ctx,
+    async () => (await ctx.target.listWorkloads()).every(atFullStrength),
+    firstKill + ctx.settings.recoveryTimeoutMs,
+  );
+  if (at === undefined) return false;
+  timeline.fullStrengthAt = Math.max(timeline.fullStrengthAt ?? at, at);
+  timeline.mttrMs = timeline.fullStrengthAt - firstKill;
+  return true;
 }
 
-/** pod-kill and pod-kill-all: kill, then follow the recovery through the event stream. */
-export async function killRound(ctx: ActionContext, round: number): Promise<RoundResult> {
+/** Sends the kills (all at once); returns the refusals. A refused kill leaves the disruption. */
+async function sendKills(
+  ctx: ActionContext,
+  round: number,
+  tracker: RecoveryTracker,
+  plan: Plan,
+): Promise<string[]> {
+  const results = await Promise.all(
+    plan.victims.map(async (victim) => {
+      const record = tracker.expectKill(victim, ctx.now());
+      ctx.log('kill-sent', `round ${round}: killing ${victim.name} (${plan.workload})`, {
+        round,
+        replica: victim.name,
+        uid: victim.uid,
+      });
+      const result = await ctx.target.kill(victim, {
+        evict: ctx.settings.evict,
+        experiment: ctx.experiment.name,
+        reason: `round ${round}`,
+      });
+      if (result.outcome === 'refused') {
+        tracker.cancelKill(victim.uid);
+        ctx.log('kill-refused', `round ${round}: ${result.reason}`, { round, replica: victim.name });
+        return result.reason;
+      }
+      record.method = result.method;
+      const note = `chaos experiment ${ctx.experiment.name} round ${round} killed this pod (${result.method})`;
+      ctx.target
+        .annotateKill(victim, note)
+        .catch((error: unknown) =>
+          ctx.log(
+            'annotate-failed',
+            `could not record an Event on ${victim.name}: ${(error as Error).message}`,
+          ),
+        );
+      return undefined;
+    }),
+  );
+  return results.filter((r): r is string => r !== undefined);
+}
+
+/**
+ * Full strength is not yet service: callers' circuit breakers still cool down. After an outage, the
+ * moment orders succeed again is a figure of its own.
+ */
+async function measureServiceRestored(
+  ctx: ActionContext,
+  round: number,
+  timeline: Timeline,
+  figures: NonNullable<RoundResult['figures']>,
+): Promise<void> {
+  const killedAt = timeline.kills[0]?.sentAt ?? ctx.now();
+  const restoredAt = await waitForOrders(ctx, killedAt + ctx.settings.recoveryTimeoutMs);
+  if (restoredAt === undefined) return;
+  figures.serviceRestoredMs = restoredAt - killedAt;
+  ctx.log(
+    'service-restored',
+    `round ${round}: orders succeed again ${formatDuration(restoredAt - killedAt)} after the kill`,
+    { round, serviceRestoredMs: restoredAt - killedAt },
+  );
+}
+
+/** Follows the recovery of a disruption whose kills were sent; the round's result. */
+async function followRecovery(
+  ctx: ActionContext,
+  round: number,
+  tracker: RecoveryTracker,
+  options: KillRoundOptions,
+  base: Pick<RoundResult, 'round' | 'action' | 'workload' | 'startedAt'>,
+): Promise<RoundResult> {
+  let recovered = await tracker.wait(ctx.settings.recoveryTimeoutMs, ctx.signal);
+  const timeline = tracker.timeline;
+  if (recovered && options.wholePlatform) recovered = await awaitWholePlatform(ctx, timeline);
+  const figures = figuresOf(timeline);
+  if (recovered && ctx.experiment.outage) await measureServiceRestored(ctx, round, timeline, figures);
+  const scope = options.wholePlatform ? 'every workload' : base.workload;
+  if (recovered) {
+    ctx.log(
+      'recovered',
+      `round ${round}: ${scope} back to full strength in ${formatDuration(timeline.mttrMs ?? 0)}`,
+      {
+        round,
+        mttrMs: timeline.mttrMs,
+      },
+    );
+    return { ...base, endedAt: ctx.now(), outcome: 'recovered', timeline, figures };
+  }
+  const reason = ctx.signal.aborted
+    ? 'interrupted before recovery'
+    : `${scope} not back to full strength within ${formatDuration(ctx.settings.recoveryTimeoutMs)}`;
+  ctx.log('not-recovered', `round ${round}: ${reason}`, { round });
+  const outcome = ctx.signal.aborted ? 'aborted' : 'not-recovered';
+  return { ...base, endedAt: ctx.now(), outcome, reason, timeline, figures };
+}
+
+/** Kills the planned victims, then follows the recovery through the event stream. */
+export async function killRound(
+  ctx: ActionContext,
+  round: number,
+  options: KillRoundOptions,
+): Promise<RoundResult> {
   const startedAt = ctx.now();
   const action = ctx.experiment.action.kind;
   const [replicas, workloads] = await Promise.all([ctx.target.listReplicas(), ctx.target.listWorkloads()]);
-  const planned = planKill(ctx, replicas, workloads);
+  const planned = options.plan(ctx, replicas, workloads);
   if (!planned.ok) {
     ctx.log('kill-refused', `round ${round}: ${planned.reason}`, { round });
-    return {
-      round,
-      action,
-      workload: planned.workload,
-      startedAt,
-      endedAt: ctx.now(),
-      outcome: 'refused',
-      reason: planned.reason,
-    };
+    const { workload, reason } = planned;
+    return { round, action, workload, startedAt, endedAt: ctx.now(), outcome: 'refused', reason };
   }
-  const { workload, victims } = planned.plan;
+  const { workload } = planned.plan;
   const tracker = new RecoveryTracker({
     workload,
     replicas,
@@ -84,113 +151,18 @@ export async function killRound(ctx: ActionContext, round: number): Promise<Roun
     refreshStatus: ctx.refreshStatus,
   });
   const stopListening = ctx.listen((event) => tracker.onEvent(event));
-  const outageSegment = ctx.experiment.outage;
+  const outage = ctx.experiment.outage;
   try {
-    if (outageSegment)
-      ctx.load.begin(`round ${round} outage`, !ctx.experiment.objectives.successAfterRecoveryOnly);
-    const results = await Promise.all(
-      victims.map(async (victim) => {
-        const record = tracker.expectKill(victim, ctx.now());
-        ctx.log('kill-sent', `round ${round}: killing ${victim.name} (${workload})`, {
-          round,
-          replica: victim.name,
-          uid: victim.uid,
-        });
-        const result = await ctx.target.kill(victim, {
-          evict: ctx.settings.evict,
-          experiment: ctx.experiment.name,
-          reason: `round ${round}`,
-        });
-        if (result.outcome === 'refused') {
-          tracker.cancelKill(victim.uid);
-          ctx.log('kill-refused', `round ${round}: ${result.reason}`, { round, replica: victim.name });
-          return result.reason;
-        }
-        record.method = result.method;
-        ctx.target
-          .annotateKill(
-            victim,
-            `chaos experiment ${ctx.experiment.name} round ${round} killed this pod (${result.method})`,
-          )
-          .catch((error: unknown) =>
-            ctx.log(
-              'annotate-failed',
-              `could not record an Event on ${victim.name}: ${(error as Error).message}`,
-            ),
-          );
-        return undefined;
-      }),
-    );
-    const refusals = results.filter((r): r is string => r !== undefined);
+    if (outage) ctx.load.begin(`round ${round} outage`, !ctx.experiment.objectives.successAfterRecoveryOnly);
+    const refusals = await sendKills(ctx, round, tracker, planned.plan);
     if (tracker.timeline.kills.length === 0) {
-      return {
-        round,
-        action,
-        workload,
-        startedAt,
-        endedAt: ctx.now(),
-        outcome: 'refused',
-        reason: refusals.join('; '),
-      };
+      const reason = refusals.join('; ');
+      return { round, action, workload, startedAt, endedAt: ctx.now(), outcome: 'refused', reason };
     }
-    const recovered = await tracker.wait(ctx.settings.recoveryTimeoutMs, ctx.signal);
-    const timeline = tracker.timeline;
-    const figures = figuresOf(timeline);
-    if (recovered && outageSegment) {
-      // Full strength is not yet service: callers' circuit breakers still cool down. The outage lasts
-      // until an order succeeds again; that moment is a figure of its own.
-      const killedAt = timeline.kills[0]?.sentAt ?? startedAt;
-      const restoredAt = await waitForOrders(ctx, killedAt + ctx.settings.recoveryTimeoutMs);
-      if (restoredAt !== undefined) {
-        figures.serviceRestoredMs = restoredAt - killedAt;
-        ctx.log(
-          'service-restored',
-          `round ${round}: orders succeed again ${formatDuration(restoredAt - killedAt)} after the kill`,
-          {
-            round,
-            serviceRestoredMs: restoredAt - killedAt,
-          },
-        );
-      }
-    }
-    if (recovered) {
-      ctx.log(
-        'recovered',
-        `round ${round}: ${workload} back to full strength in ${formatDuration(timeline.mttrMs ?? 0)}`,
-        {
-          round,
-          mttrMs: timeline.mttrMs,
-        },
-      );
-      return {
-        round,
-        action,
-        workload,
-        startedAt,
-        endedAt: ctx.now(),
-        outcome: 'recovered',
-        timeline,
-        figures,
-      };
-    }
-    const reason = ctx.signal.aborted
-      ? 'interrupted before recovery'
-      : `${workload} not back to full strength within ${formatDuration(ctx.settings.recoveryTimeoutMs)}`;
-    ctx.log('not-recovered', `round ${round}: ${reason}`, { round });
-    return {
-      round,
-      action,
-      workload,
-      startedAt,
-      endedAt: ctx.now(),
-      outcome: ctx.signal.aborted ? 'aborted' : 'not-recovered',
-      reason,
-      timeline,
-      figures,
-    };
+    return await followRecovery(ctx, round, tracker, options, { round, action, workload, startedAt });
   } finally {
     stopListening();
-    if (outageSegment) ctx.load.begin(`round ${round} after recovery`, true);
+    if (outage) ctx.load.begin(`round ${round} after recovery`, true);
   }
 }
 
@@ -218,8 +190,9 @@ async function waitForOrders(ctx: ActionContext, deadline: number): Promise<numb
         }),
         signal: AbortSignal.timeout(2_000),
       });
-      await res.arrayBuffer();
+      const body = (await res.json().catch(() => undefined)) as { id?: unknown } | undefined;
       ok = res.ok;
+      if (res.status === 201 && typeof body?.id === 'string') ctx.acknowledge([body.id]);
     } catch {
       // Not yet: connection refused or timed out while the service comes back.
     }

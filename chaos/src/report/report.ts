@@ -4,6 +4,7 @@ import type { ExperimentAction } from '../experiment.ts';
 import type { LoadReport, LoadSegment } from '../load.ts';
 import type { Timeline } from '../recovery.ts';
 import type { Summary } from '../stats.ts';
+import type { InvariantsResult } from '../steps/invariants.ts';
 import type { Objective, Verdict } from '../verdict.ts';
 import { renderJUnit, type JUnitCase } from './junit.ts';
 import { renderMetrics } from './prometheus.ts';
@@ -42,6 +43,9 @@ export interface RoundResult {
   details?: Record<string, unknown>;
 }
 
+/** A load report as report.json holds it: the number of orders acknowledged instead of their ids. */
+export type ReportedLoad = Omit<LoadReport, 'acknowledged'> & { acknowledged: number };
+
 export interface ChaosReport {
   tool: string;
   experiment: { name: string; description: string; outage: boolean; action: ExperimentAction };
@@ -56,8 +60,15 @@ export interface ChaosReport {
   rounds: RoundResult[];
   mttr: { unit: 'ms'; summary: Summary; valuesMs: number[] };
   kills: number;
-  load: { total?: LoadReport; counted?: LoadReport; countedScope: string; segments: LoadSegment[] };
+  load: {
+    total?: ReportedLoad;
+    counted?: ReportedLoad;
+    countedScope: string;
+    segments: Array<Omit<LoadSegment, 'report'> & { report: ReportedLoad }>;
+  };
   verdict: Verdict;
+  /** The data invariants checked on the quiet platform after the run (absent with --no-invariants). */
+  invariants?: InvariantsResult | { checked: false; reason: string };
   exitCode: number;
   events: LoggedEvent[];
 }
@@ -104,7 +115,12 @@ export function junitCases(report: ChaosReport): JUnitCase[] {
     systemOut: `expected ${o.expected}; actual ${o.actual}`,
     ...(o.passed
       ? {}
-      : { failure: { message: o.reason ?? o.name, details: `expected ${o.expected}\nactual ${o.actual}` } }),
+      : {
+          failure: {
+            message: o.reason ?? o.name,
+            details: [`expected ${o.expected}`, `actual ${o.actual}`, ...(o.details ?? [])].join('\n'),
+          },
+        }),
   });
   cases.push(...report.verdict.objectives.map(objectiveCase));
   if (report.status === 'aborted') {

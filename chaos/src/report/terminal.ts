@@ -1,4 +1,4 @@
-import { formatDuration } from '../duration.ts';
+import { formatDuration } from '@self-healing-shop/loadgen';
 import type { ChaosReport } from './report.ts';
 
 /** A plain-text table: columns padded to their widest cell. */
@@ -71,6 +71,9 @@ export function renderSummary(report: ChaosReport): string {
       report.verdict.objectives.map((o) => [o.name, o.passed ? 'PASS' : 'FAIL', o.expected, o.actual]),
     ),
   );
+  for (const o of report.verdict.objectives.filter((o) => !o.passed && o.details?.length)) {
+    out.push('', `${o.name}:`, ...(o.details ?? []).map((line) => `  ${line}`));
+  }
   const verdict =
     report.status === 'aborted'
       ? `ABORTED: ${report.abortReason ?? ''}`

@@ -1,4 +1,14 @@
 import {
+  ADMIN_TOKEN_HEADER,
+  PROTECTED_LABEL,
+  type ReplicaSignal,
+  type ReplicaView,
+  type RuntimeEvent,
+  type RuntimeEventType,
+  type RuntimeInfo,
+  type WorkloadView,
+} from '@self-healing-shop/contracts';
+import {
   TargetError,
   type EventSubscription,
   type FaultSpec,
@@ -15,45 +25,12 @@ import { openSse, type SseStream } from './sse.ts';
 export interface LocalTargetOptions {
   /** Control API of the local runtime, `http://127.0.0.1:7070`. */
   controlUrl: string;
-  faultToken: string;
+  /** The services' admin token (`x-admin-token`): faults and the audit API. */
+  adminToken: string;
   now?: () => number;
 }
 
-interface ReplicaItem {
-  name: string;
-  service: string;
-  uid: string;
-  pid?: number;
-  port: number;
-  phase: string;
-  ready: boolean;
-  labels?: Record<string, string>;
-}
-
-interface DeploymentItem {
-  name: string;
-  replicas: number;
-  readyReplicas: number;
-  updatedReplicas: number;
-  availableReplicas: number;
-  generation: number;
-  observedGeneration: number;
-  labels?: Record<string, string>;
-}
-
-/** One event of the runtime's `GET /events` stream (README contract). */
-export interface RuntimeEvent {
-  seq: number;
-  at: string | number;
-  type: 'started' | 'ready' | 'unready' | 'killed' | 'exited' | 'replaced' | 'scaled' | 'backoff';
-  service: string;
-  /** null for Deployment events (`scaled`). */
-  replica: string | null;
-  uid: string | null;
-  reason?: string;
-}
-
-const EVENT_TYPES: Record<RuntimeEvent['type'], TargetEventType | undefined> = {
+const EVENT_TYPES: Record<RuntimeEventType, TargetEventType | undefined> = {
   started: 'replica-added',
   // `replaced` names the replica that was replaced (its successor appears as `started`).
   replaced: undefined,
@@ -63,20 +40,33 @@ const EVENT_TYPES: Record<RuntimeEvent['type'], TargetEventType | undefined> = {
   exited: 'replica-gone',
   scaled: 'scaled',
   backoff: undefined,
+  // SIGSTOP / SIGCONT sent through the API; what they do shows as `unready` / `ready`.
+  signalled: undefined,
 };
 
-const PROTECTED = 'chaos.self-healing-shop/protected';
-
-function toStatus(d: DeploymentItem): WorkloadStatus {
+function toStatus(w: WorkloadView): WorkloadStatus {
   return {
-    name: d.name,
-    desired: d.replicas,
-    ready: d.readyReplicas,
-    updated: d.updatedReplicas,
-    available: d.availableReplicas,
-    generation: d.generation,
-    observedGeneration: d.observedGeneration,
-    protected: d.labels?.[PROTECTED] === 'true',
+    name: w.name,
+    kind: w.kind,
+    desired: w.replicas,
+    ready: w.readyReplicas,
+    updated: w.updatedReplicas,
+    available: w.availableReplicas,
+    generation: w.generation,
+    observedGeneration: w.observedGeneration,
+    protected: w.labels[PROTECTED_LABEL] === 'true',
+  };
+}
+
+function toReplica(r: ReplicaView): Replica {
+  return {
+    name: r.name,
+    workload: r.service,
+    uid: r.uid,
+    ready: r.ready,
+    phase: r.phase,
+    protected: r.labels[PROTECTED_LABEL] === 'true',
+    ...(r.port === null ? {} : { url: `http://127.0.0.1:${r.port}` }),
   };
 }
 
@@ -85,12 +75,15 @@ export class LocalTarget implements Target {
   readonly kind = 'local' as const;
   readonly description: string;
   readonly #base: string;
-  readonly #faultToken: string;
+  readonly #adminToken: string;
   readonly #now: () => number;
+  /** SIGCONTs still due, by replica name: sent early on close() so no replica stays frozen. */
+  readonly #thaws = new Map<string, { timer: NodeJS.Timeout; thaw: () => Promise<void> }>();
+  #fronts: Readonly<Record<string, string>> | undefined;
 
   constructor(options: LocalTargetOptions) {
     this.#base = options.controlUrl.replace(/\/$/, '');
-    this.#faultToken = options.faultToken;
+    this.#adminToken = options.adminToken;
     this.#now = options.now ?? Date.now;
     this.description = `local runtime at ${this.#base}`;
   }
@@ -115,23 +108,44 @@ export class LocalTarget implements Target {
   }
 
   async listReplicas(): Promise<Replica[]> {
-    const { items } = await this.#request<{ items: ReplicaItem[] }>('/replicas');
-    return items
-      .map((r) => ({
-        name: r.name,
-        workload: r.service,
-        uid: r.uid,
-        ready: r.ready,
-        phase: r.phase,
-        protected: r.labels?.[PROTECTED] === 'true',
-        url: `http://127.0.0.1:${r.port}`,
-      }))
-      .sort((a, b) => a.name.localeCompare(b.name));
+    const { items } = await this.#request<{ items: ReplicaView[] }>('/replicas');
+    return items.map(toReplica).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async listWorkloads(): Promise<WorkloadStatus[]> {
-    const { items } = await this.#request<{ items: DeploymentItem[] }>('/deployments');
+    const { items } = await this.#request<{ items: WorkloadView[] }>('/workloads');
     return items.map(toStatus);
+  }
+
+  /** One runtime event as target events, followed by its workload's status read right after it. */
+  async #forward(event: RuntimeEvent, onEvent: (event: TargetEvent) => void): Promise<void> {
+    const type = EVENT_TYPES[event.type];
+    const at = Date.parse(event.at);
+    const when = Number.isFinite(at) ? at : this.#now();
+    if (type && type !== 'scaled') {
+      onEvent({
+        at: when,
+        type,
+        workload: event.service,
+        replica: event.replica ?? undefined,
+        uid: event.uid ?? undefined,
+        source: event.type,
+      });
+    }
+    const statuses = await this.listWorkloads().catch(() => []);
+    const status = statuses.find((s) => s.name === event.service);
+    if (!status) return;
+    const observedAt = Math.max(when, this.#now());
+    if (type === 'scaled') {
+      onEvent({ at: when, type, workload: event.service, status, source: event.reason ?? 'scaled' });
+    }
+    onEvent({
+      at: observedAt,
+      type: 'workload-status',
+      workload: event.service,
+      status,
+      source: event.type,
+    });
   }
 
   /**
@@ -148,35 +162,7 @@ export class LocalTarget implements Target {
     // Events are handled one after another so a status read never overtakes the event it follows.
     let queue = Promise.resolve();
 
-    const handle = async (event: RuntimeEvent): Promise<void> => {
-      const type = EVENT_TYPES[event.type];
-      const at = typeof event.at === 'number' ? event.at : Date.parse(event.at);
-      const when = Number.isFinite(at) ? at : this.#now();
-      if (type && type !== 'scaled') {
-        onEvent({
-          at: when,
-          type,
-          workload: event.service,
-          replica: event.replica ?? undefined,
-          uid: event.uid ?? undefined,
-          source: event.type,
-        });
-      }
-      const statuses = await this.listWorkloads().catch(() => []);
-      const status = statuses.find((s) => s.name === event.service);
-      if (!status) return;
-      const observedAt = Math.max(when, this.#now());
-      if (type === 'scaled') {
-        onEvent({ at: when, type, workload: event.service, status, source: event.reason ?? 'scaled' });
-      }
-      onEvent({
-        at: observedAt,
-        type: 'workload-status',
-        workload: event.service,
-        status,
-        source: event.type,
-      });
-    };
+    const handle = (event: RuntimeEvent): Promise<void> => this.#forward(event, onEvent);
 
     let failures = 0;
     const connect = (): SseStream => {
@@ -192,7 +178,7 @@ export class LocalTarget implements Target {
           }
           failures = 0;
           lastSeq = message.id ?? String(event.seq);
-          if (Date.parse(String(event.at)) < since) return;
+          if (Date.parse(event.at) < since) return;
           queue = queue.then(() => handle(event)).catch((error: unknown) => console.error(error));
         },
         onEnd: (error) => {
@@ -233,13 +219,17 @@ export class LocalTarget implements Target {
     };
   }
 
+  async #signal(replica: Replica, signal: ReplicaSignal): Promise<void> {
+    await this.#request(`/replicas/${encodeURIComponent(replica.name)}/kill`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ signal }),
+    });
+  }
+
   async kill(replica: Replica, _options: KillOptions): Promise<KillResult> {
     try {
-      await this.#request(`/replicas/${encodeURIComponent(replica.name)}/kill`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ signal: 'SIGKILL' }),
-      });
+      await this.#signal(replica, 'SIGKILL');
       return { outcome: 'sent', method: 'SIGKILL' };
     } catch (error) {
       if (/answered 404/.test((error as Error).message)) {
@@ -253,11 +243,59 @@ export class LocalTarget implements Target {
     // The runtime records the kill itself (a `killed` event).
   }
 
+  /** SIGSTOP now, SIGCONT after `durationMs` (or at close()); the runtime records both (`signalled`). */
+  async freeze(replica: Replica, durationMs: number): Promise<void> {
+    if (this.#thaws.has(replica.name)) throw new TargetError(`${replica.name} is frozen already`);
+    await this.#signal(replica, 'SIGSTOP');
+    const thaw = async (): Promise<void> => {
+      const pending = this.#thaws.get(replica.name);
+      if (!pending) return;
+      clearTimeout(pending.timer);
+      this.#thaws.delete(replica.name);
+      // A replica the runtime replaced meanwhile (liveness) is gone: nothing to thaw.
+      await this.#signal(replica, 'SIGCONT').catch((error: unknown) => {
+        if (!/answered 404/.test((error as Error).message)) throw error;
+      });
+    };
+    const timer = setTimeout(() => {
+      thaw().catch((error: unknown) =>
+        console.error(`could not thaw ${replica.name}: ${(error as Error).message}`),
+      );
+    }, durationMs);
+    this.#thaws.set(replica.name, { timer, thaw });
+  }
+
+  async #front(service: string): Promise<string> {
+    this.#fronts ??= (await this.#request<RuntimeInfo>('/status')).fronts;
+    const front = this.#fronts[service];
+    if (!front) {
+      throw new TargetError(
+        `the local runtime has no front for ${service} (fronts: ${Object.keys(this.#fronts).join(', ')})`,
+      );
+    }
+    return front.replace(/\/$/, '');
+  }
+
+  async adminGet<T>(service: string, path: string): Promise<T> {
+    const url = `${await this.#front(service)}${path}`;
+    let response: Response;
+    try {
+      response = await fetch(url, { headers: { [ADMIN_TOKEN_HEADER]: this.#adminToken } });
+    } catch (error) {
+      throw new TargetError(`GET ${url} (${service}) failed: ${(error as Error).message}`);
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      throw new TargetError(`GET ${path} of ${service} answered ${response.status}: ${text.slice(0, 200)}`);
+    }
+    return JSON.parse(text) as T;
+  }
+
   async #admin(replica: Replica, method: string, body?: unknown): Promise<unknown> {
     if (!replica.url) throw new TargetError(`replica ${replica.name} has no port`);
     const response = await fetch(`${replica.url}/admin/faults`, {
       method,
-      headers: { authorization: `Bearer ${this.#faultToken}`, 'content-type': 'application/json' },
+      headers: { [ADMIN_TOKEN_HEADER]: this.#adminToken, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -286,5 +324,8 @@ export class LocalTarget implements Target {
     });
   }
 
-  async close(): Promise<void> {}
+  /** Thaws every replica still frozen. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#thaws.values()].map((t) => t.thaw()));
+  }
 }

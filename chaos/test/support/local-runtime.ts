@@ -79,7 +79,7 @@ export async function startTestRuntime(
   };
   const deadline = Date.now() + 180_000;
   for (;;) {
-    const items = await fetch(`${control}/deployments`)
+    const items = await fetch(`${control}/workloads`)
       .then((r) => r.json() as Promise<{ items: { replicas: number; readyReplicas: number }[] }>)
       .then((b) => b.items)
       .catch(() => []);

@@ -5,3 +5,4 @@ export * from './admin.ts';
 export type * from './runtime-api.ts';
 export { REPLICA_SIGNALS } from './runtime-api.ts';
 export type * from './audit.ts';
+export { findViolations, CONFIRMATION_KIND } from './invariants.ts';

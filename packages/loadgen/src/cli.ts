@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 // pnpm loadgen --rate 50 --duration 60s [--url http://127.0.0.1:8080] [--json]
 import { parseArgs } from 'node:util';
+import { DEFAULT_ORDER_URL, LOCAL_PORTS } from '@self-healing-shop/contracts';
 import { startLoad } from './load.ts';
-import { parseDuration, progressLine, summaryText } from './report-format.ts';
+import { parseDuration } from './duration.ts';
+import { progressLine, summaryText } from './report-format.ts';
 
-const USAGE = `usage: pnpm loadgen [--rate 50] [--duration 60s] [--url http://127.0.0.1:8080] [options]
+const USAGE = `usage: pnpm loadgen [--rate 50] [--duration 60s] [--url ${DEFAULT_ORDER_URL}] [options]
 
 Sends POST /orders at a fixed rate (open model) to the order front and prints a summary.
 
   --rate <n>             orders per second (default 10)
-  --duration <time>      how long: 60s, 2m, 1500ms, or seconds (default 10s)
-  --url <url>            order front or full URL (default http://127.0.0.1:8080; local only)
-  --products-url <url>   inventory front for GET /products (default: the url's host, port 8081)
+  --duration <time>      how long: 60s, 2m, 1500ms (a unit is required; default 10s)
+  --url <url>            order front or full URL (default ${DEFAULT_ORDER_URL}; local only)
+  --products-url <url>   inventory front for GET /products (default: the url's host, port ${LOCAL_PORTS.inventory} when it is on ${LOCAL_PORTS.order})
   --timeout <time>       per request (default 5s)
   --max-in-flight <n>    requests in flight at most; beyond it they count as overload
   --json                 print the report as JSON on stdout`;
@@ -24,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         rate: { type: 'string', default: '10' },
         duration: { type: 'string', default: '10s' },
-        url: { type: 'string', default: 'http://127.0.0.1:8080' },
+        url: { type: 'string', default: DEFAULT_ORDER_URL },
         'products-url': { type: 'string' },
         timeout: { type: 'string', default: '5s' },
         'max-in-flight': { type: 'string' },

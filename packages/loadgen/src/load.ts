@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
 import { DEFAULT_PRODUCTS, fetchProducts, randomOrder } from './order-body.ts';
-import { summarise } from './percentiles.ts';
-import type { LatencySummary } from './percentiles.ts';
+import { LOCAL_PORTS } from '@self-healing-shop/contracts';
+import { Percentiles, type LatencySummary } from './percentiles.ts';
 import { localUrl } from './target.ts';
 
 export const MAX_RATE = 5_000;
@@ -17,6 +17,11 @@ export interface LoadOptions {
   readonly durationMs?: number;
   /** Stops after this many requests (default: rate × duration). */
   readonly maxRequests?: number;
+  /**
+   * Every request is due at the start: `maxRequests` orders at once (the burst experiment's N
+   * concurrent orders), `rate` is then only the bound of the validation. Default false.
+   */
+  readonly burst?: boolean;
   /** A fixed body, or one made per request; default: random orders of `products`. */
   readonly body?: unknown | (() => unknown);
   /** Product ids to order; default: GET /products of `productsUrl`, else p-001..p-010. */
@@ -51,6 +56,8 @@ export interface LoadReport {
   readonly successRatio: number;
   /** Of the requests that got a response (any status). */
   readonly latencyMs: LatencySummary;
+  /** Ids of the orders answered 201 (acknowledged): each must be readable afterwards. */
+  readonly acknowledged: readonly string[];
   /** `http_503`, `http_409`, `ECONNREFUSED`, `ECONNRESET`, `timeout`, `overload`, ... */
   readonly errorsByKind: Record<string, number>;
   readonly durationMs: number;
@@ -68,6 +75,16 @@ export interface LoadHandle {
   /** Stops scheduling; requests in flight finish (bounded by timeoutMs). */
   stop(): void;
   readonly done: Promise<LoadReport>;
+}
+
+/** The `id` of an order answered 201, or undefined when the body has none (the order is not tracked). */
+async function acknowledgedId(body: { text(): Promise<string> }): Promise<string | undefined> {
+  try {
+    const parsed = JSON.parse(await body.text()) as { id?: unknown };
+    return typeof parsed.id === 'string' ? parsed.id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function errorKind(error: unknown, timedOut: boolean): string {
@@ -102,10 +119,113 @@ function validate(options: LoadOptions): {
     );
   }
   const defaultProducts = new URL(target.origin);
-  if (defaultProducts.port === '8080') defaultProducts.port = '8081';
+  if (defaultProducts.port === String(LOCAL_PORTS.order))
+    defaultProducts.port = String(LOCAL_PORTS.inventory);
   const productsUrl = localUrl(options.productsUrl ?? defaultProducts.href, 'productsUrl');
   const maxRequests = options.maxRequests ?? Math.ceil((options.rate * durationMs) / 1000);
+  if (options.burst && options.maxRequests === undefined) throw new RangeError('a burst needs maxRequests');
   return { target, productsUrl, durationMs, maxRequests };
+}
+
+/** One POST /orders: the status and, for a 201, the order's id. Throws on a transport error. */
+async function postOrder(
+  pool: Pool,
+  target: URL,
+  body: string,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<{ status: number; id?: string }> {
+  const response = await pool.request({
+    path: `${target.pathname}${target.search}`,
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'idempotency-key': randomUUID(),
+      'x-request-id': `loadgen-${randomUUID()}`,
+    },
+    body,
+    signal,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  if (response.statusCode !== 201) {
+    await response.body.dump();
+    return { status: response.statusCode };
+  }
+  return { status: 201, id: await acknowledgedId(response.body) };
+}
+
+/** The counters of a run: what was sent, how it was answered, how fast. */
+class Tally {
+  sent = 0;
+  succeeded = 0;
+  failed = 0;
+  inFlight = 0;
+  readonly errorsByKind: Record<string, number> = {};
+  readonly latencies = new Percentiles();
+  readonly acknowledged: string[] = [];
+  /** When the responses of the last second came (for the live rate). */
+  readonly #recent: number[] = [];
+
+  fail(kind: string): void {
+    this.failed += 1;
+    this.errorsByKind[kind] = (this.errorsByKind[kind] ?? 0) + 1;
+  }
+
+  answered(answer: { status: number; id?: string }, began: number, now: number): void {
+    this.latencies.record(now - began);
+    this.#recent.push(now);
+    if (answer.id !== undefined) this.acknowledged.push(answer.id);
+    if (answer.status >= 200 && answer.status < 300) this.succeeded += 1;
+    else this.fail(`http_${answer.status}`);
+  }
+
+  errored(kind: string, now: number): void {
+    this.#recent.push(now);
+    this.fail(kind);
+  }
+
+  responsesInLastSecond(now: number): number {
+    while (this.#recent.length > 0 && this.#recent[0]! < now - 1000) this.#recent.shift();
+    return this.#recent.length;
+  }
+}
+
+/** The report of a finished run; times from performance.now(), dates from the wall clock at the start. */
+function reportOf(
+  tally: Tally,
+  rate: number,
+  products: readonly string[],
+  t: { startedAt: number; startedWall: number; schedulingEnded: number; endedAt: number },
+): LoadReport {
+  const schedulingMs = Math.max(1, t.schedulingEnded - t.startedAt);
+  return {
+    sent: tally.sent,
+    succeeded: tally.succeeded,
+    failed: tally.failed,
+    successRatio: tally.sent === 0 ? 1 : tally.succeeded / tally.sent,
+    latencyMs: tally.latencies.summary(),
+    acknowledged: [...tally.acknowledged],
+    errorsByKind: { ...tally.errorsByKind },
+    durationMs: Math.round(t.endedAt - t.startedAt),
+    rate,
+    achievedRate: Math.round((tally.sent / schedulingMs) * 1000 * 10) / 10,
+    startedAt: new Date(t.startedWall).toISOString(),
+    endedAt: new Date(t.startedWall + (t.endedAt - t.startedAt)).toISOString(),
+    products,
+  };
+}
+
+/** The body of each order: the fixed one, the function's, or a random order of the products. */
+function bodyMaker(options: LoadOptions, products: () => readonly string[]): () => string {
+  const random = options.random ?? Math.random;
+  return () => {
+    const body =
+      typeof options.body === 'function'
+        ? (options.body as () => unknown)()
+        : (options.body ?? randomOrder(products(), random));
+    return typeof body === 'string' ? body : JSON.stringify(body);
+  };
 }
 
 /**
@@ -115,16 +235,10 @@ function validate(options: LoadOptions): {
 export function startLoad(options: LoadOptions): LoadHandle {
   const { target, productsUrl, durationMs, maxRequests } = validate(options);
   const timeoutMs = options.timeoutMs ?? 5_000;
-  const maxInFlight = options.maxInFlight ?? Math.max(64, Math.ceil(options.rate * 2));
-  const random = options.random ?? Math.random;
+  const maxInFlight =
+    options.maxInFlight ?? Math.max(64, Math.ceil(options.rate * 2), options.burst ? maxRequests : 0);
   const pool = new Pool(target.origin, { connections: Math.min(maxInFlight, 256), keepAliveTimeout: 30_000 });
-  const latencies: number[] = [];
-  const errorsByKind: Record<string, number> = {};
-  const recent: number[] = [];
-  let sent = 0;
-  let succeeded = 0;
-  let failed = 0;
-  let inFlight = 0;
+  const tally = new Tally();
   let stopped = false;
   let startedAt = performance.now();
   let startedWall = Date.now();
@@ -132,68 +246,37 @@ export function startLoad(options: LoadOptions): LoadHandle {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let products: readonly string[] = options.products ?? DEFAULT_PRODUCTS;
   let wake: () => void = () => undefined;
-  const idle = () => inFlight === 0;
 
-  const fail = (kind: string) => {
-    failed += 1;
-    errorsByKind[kind] = (errorsByKind[kind] ?? 0) + 1;
-  };
-  const bodyFor = (): string => {
-    const body =
-      typeof options.body === 'function'
-        ? (options.body as () => unknown)()
-        : (options.body ?? randomOrder(products, random));
-    return typeof body === 'string' ? body : JSON.stringify(body);
-  };
+  const bodyFor = bodyMaker(options, () => products);
 
-  const send = async () => {
-    sent += 1;
-    if (inFlight >= maxInFlight) {
-      fail('overload');
-      return;
-    }
-    inFlight += 1;
+  const send = async (): Promise<void> => {
+    tally.sent += 1;
+    if (tally.inFlight >= maxInFlight) return tally.fail('overload');
+    tally.inFlight += 1;
     const began = performance.now();
     const timeout = AbortSignal.timeout(timeoutMs);
     try {
-      const response = await pool.request({
-        path: `${target.pathname}${target.search}`,
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'idempotency-key': randomUUID(),
-          'x-request-id': `loadgen-${randomUUID()}`,
-        },
-        body: bodyFor(),
-        signal: timeout,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      await response.body.dump();
-      const now = performance.now();
-      latencies.push(now - began);
-      recent.push(now);
-      if (response.statusCode >= 200 && response.statusCode < 300) succeeded += 1;
-      else fail(`http_${response.statusCode}`);
+      tally.answered(await postOrder(pool, target, bodyFor(), timeout, timeoutMs), began, performance.now());
     } catch (error) {
-      recent.push(performance.now());
-      fail(errorKind(error, timeout.aborted));
+      tally.errored(errorKind(error, timeout.aborted), performance.now());
     } finally {
-      inFlight -= 1;
-      if (idle()) wake();
+      tally.inFlight -= 1;
+      if (tally.inFlight === 0) wake();
     }
   };
 
   const tick = () => {
     if (stopped) return;
     const now = performance.now();
-    const due = Math.min(maxRequests, Math.floor(((now - startedAt) * options.rate) / 1000) + 1);
-    while (sent < due) void send();
-    if (sent >= maxRequests || now - startedAt >= durationMs) {
+    const due = options.burst
+      ? maxRequests
+      : Math.min(maxRequests, Math.floor(((now - startedAt) * options.rate) / 1000) + 1);
+    while (tally.sent < due) void send();
+    if (tally.sent >= maxRequests || now - startedAt >= durationMs) {
       finish();
       return;
     }
-    const next = startedAt + (sent * 1000) / options.rate;
+    const next = startedAt + (tally.sent * 1000) / options.rate;
     timer = setTimeout(tick, Math.max(0, Math.min(next, startedAt + durationMs) - performance.now()));
   };
 
@@ -215,38 +298,27 @@ export function startLoad(options: LoadOptions): LoadHandle {
     startedWall = Date.now();
     tick();
     await ended;
-    if (!idle()) await new Promise<void>((resolve) => (wake = resolve));
+    if (tally.inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
     await pool.close();
-    const endedAt = performance.now();
-    const schedulingMs = Math.max(1, schedulingEnded - startedAt);
-    return {
-      sent,
-      succeeded,
-      failed,
-      successRatio: sent === 0 ? 1 : succeeded / sent,
-      latencyMs: summarise(latencies),
-      errorsByKind: { ...errorsByKind },
-      durationMs: Math.round(endedAt - startedAt),
-      rate: options.rate,
-      achievedRate: Math.round((sent / schedulingMs) * 1000 * 10) / 10,
-      startedAt: new Date(startedWall).toISOString(),
-      endedAt: new Date(startedWall + (endedAt - startedAt)).toISOString(),
-      products,
-    };
+    return reportOf(tally, options.rate, products, {
+      startedAt,
+      startedWall,
+      schedulingEnded,
+      endedAt: performance.now(),
+    });
   })();
 
   return {
     snapshot() {
       const now = performance.now();
-      while (recent.length > 0 && recent[0]! < now - 1000) recent.shift();
       return {
-        sent,
-        succeeded,
-        failed,
-        inFlight,
+        sent: tally.sent,
+        succeeded: tally.succeeded,
+        failed: tally.failed,
+        inFlight: tally.inFlight,
         elapsedMs: Math.round(now - startedAt),
-        rps: recent.length,
-        p99: summarise(latencies).p99,
+        rps: tally.responsesInLastSecond(now),
+        p99: tally.latencies.summary().p99,
       };
     },
     stop() {

@@ -1,13 +1,5 @@
 import type { LoadReport, LoadSnapshot } from './load.ts';
 
-/** "60s", "2m", "1500ms", "1h" or plain seconds, in milliseconds. */
-export function parseDuration(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) throw new RangeError(`not a duration: ${text} (use 60s, 2m, 1500ms)`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's']!;
-  return Number(match[1]) * unit;
-}
-
 export function progressLine(s: LoadSnapshot): string {
   return `sent ${s.sent}  ok ${s.succeeded}  failed ${s.failed}  in flight ${s.inFlight}  ${s.rps} rps  p99 ${s.p99} ms  ${(s.elapsedMs / 1000).toFixed(0)}s`;
 }

@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startLoad } from '../src/load.ts';
-import { percentile, summarise } from '../src/percentiles.ts';
-import { parseDuration, summaryText } from '../src/report-format.ts';
+import { parseDuration } from '../src/duration.ts';
+import { percentile, percentilesOf, summarise } from '../src/percentiles.ts';
+import { summaryText } from '../src/report-format.ts';
 import { localUrl } from '../src/target.ts';
 
 interface Received {
@@ -49,22 +50,62 @@ const created = (_: Received, response: http.ServerResponse) =>
   response.writeHead(201, { 'content-type': 'application/json' }).end('{}');
 
 describe('startLoad', () => {
-  it('sends at the fixed rate: 100/s for 1 s is 90..110 requests', async () => {
+  it('sends rate × duration requests: 100/s for 1 s is 100 requests, every one answered', async () => {
     const { url, received } = await serve(created);
     const report = await startLoad({ url, rate: 100, durationMs: 1_000, products: ['p-1'] }).done;
-    expect(report.sent).toBeGreaterThanOrEqual(90);
-    expect(report.sent).toBeLessThanOrEqual(110);
-    expect(report.succeeded).toBe(report.sent);
-    expect(received.length).toBe(report.sent);
+    expect(report.sent).toBe(100);
+    expect(report.succeeded).toBe(100);
+    expect(received.length).toBe(100);
     expect(report.successRatio).toBe(1);
     expect(report.errorsByKind).toEqual({});
+  });
+
+  it('records the id of every order answered 201, and only those', async () => {
+    let n = 0;
+    const { url } = await serve((_request, response) => {
+      n += 1;
+      // 1 in 4 is refused, 1 in 4 answered 201 without a JSON id (not trackable), the rest acknowledged.
+      if (n % 4 === 0) response.writeHead(409).end();
+      else if (n % 4 === 1) response.writeHead(201, { 'content-type': 'text/plain' }).end('created');
+      else
+        response.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `o-${n}` }));
+    });
+    const report = await startLoad({ url, rate: 200, durationMs: 10_000, maxRequests: 40, products: ['p'] })
+      .done;
+    expect(report.sent).toBe(40);
+    expect(report.succeeded).toBe(30);
+    const expected = Array.from({ length: 40 }, (_, i) => i + 1)
+      .filter((i) => i % 4 === 2 || i % 4 === 3)
+      .map((i) => `o-${i}`);
+    expect([...report.acknowledged].sort()).toEqual(expected.sort());
+  });
+
+  it('a burst has every request in flight at once', async () => {
+    const waiting: http.ServerResponse[] = [];
+    // The server answers only once all 30 are in: that happens only if they were sent together.
+    const { url } = await serve((_request, response) => {
+      waiting.push(response);
+      if (waiting.length === 30) for (const r of waiting) created(_request, r);
+    });
+    const report = await startLoad({
+      url,
+      rate: 1,
+      durationMs: 10_000,
+      maxRequests: 30,
+      burst: true,
+      timeoutMs: 8_000,
+      products: ['p'],
+    }).done;
+    expect(report.sent).toBe(30);
+    expect(report.succeeded).toBe(30);
+    expect(() => startLoad({ url, rate: 1, burst: true })).toThrow('a burst needs maxRequests');
   });
 
   it('posts orders of 1-3 distinct products with a unique Idempotency-Key each', async () => {
     const { url, received } = await serve(created);
     const products = ['a', 'b', 'c', 'd'];
     await startLoad({ url, rate: 200, durationMs: 250, products }).done;
-    expect(received.length).toBeGreaterThan(10);
+    expect(received.length).toBe(50);
     const keys = new Set(received.map((r) => r.headers['idempotency-key']));
     expect(keys.size).toBe(received.length);
     for (const request of received) {
@@ -168,16 +209,21 @@ describe('startLoad', () => {
   });
 
   it('stops on stop() and on an aborted signal, keeping live counters meanwhile', async () => {
-    const { url } = await serve(created);
+    const { url, received } = await serve(created);
     const load = startLoad({ url, rate: 100, durationMs: 60_000, products: ['p'] });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const deadline = Date.now() + 10_000;
+    while (load.snapshot().succeeded < 10 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     const live = load.snapshot();
-    expect(live.sent).toBeGreaterThan(10);
+    expect(live.succeeded).toBeGreaterThanOrEqual(10);
     expect(live.succeeded).toBeLessThanOrEqual(live.sent);
     load.stop();
     const report = await load.done;
-    expect(report.durationMs).toBeLessThan(5_000);
-    expect(report.sent).toBeLessThan(100);
+    // Stopped long before the 6,000 scheduled requests; every one sent was answered, none after.
+    expect(report.sent).toBeGreaterThanOrEqual(live.sent);
+    expect(report.sent).toBeLessThan(6_000);
+    expect(received.length).toBe(report.sent);
 
     const abort = new AbortController();
     const aborted = startLoad({ url, rate: 100, durationMs: 60_000, products: ['p'], signal: abort.signal });
@@ -202,21 +248,34 @@ describe('startLoad', () => {
 });
 
 describe('percentiles', () => {
-  it('are nearest-rank over known latencies', () => {
+  it('are nearest-rank over known latencies, within the histogram precision (0.1 %) and never above the max', () => {
     const values = Array.from({ length: 100 }, (_, i) => i + 1); // 1..100 ms
     expect(summarise(values)).toEqual({ p50: 50, p95: 95, p99: 99, max: 100 });
     expect(summarise([5, 1, 3])).toEqual({ p50: 3, p95: 5, p99: 5, max: 5 });
-    expect(percentile(new Float64Array([]), 99)).toBe(0);
+    expect(percentile([], 99)).toBe(0);
     expect(summarise([1, 2, 3, 4, 5, 6, 7, 8, 9, 1000])).toMatchObject({ p50: 5, p95: 1000, max: 1000 });
+    // 12 345.678 ms: 3 significant digits of microseconds keep it within 0.1 %.
+    expect(Math.abs(percentile([12_345.678], 50) - 12_345.678)).toBeLessThanOrEqual(12.35);
+    expect(summarise([0.25, 0.5, 0.75, 1])).toEqual({ p50: 0.5, p95: 1, p99: 1, max: 1 });
+  });
+
+  it('refuses a negative or non-finite duration and a percentile outside 0..100', () => {
+    expect(() => summarise([-1])).toThrow('finite number >= 0');
+    expect(() => summarise([Number.NaN])).toThrow('finite number >= 0');
+    expect(() => percentilesOf([1]).at(101)).toThrow('within 0..100');
   });
 });
 
 describe('report format', () => {
   it('reads durations and prints the summary', () => {
-    expect([parseDuration('60s'), parseDuration('2m'), parseDuration('1500ms'), parseDuration('3')]).toEqual([
-      60_000, 120_000, 1_500, 3_000,
-    ]);
-    expect(() => parseDuration('soon')).toThrow('not a duration');
+    expect([
+      parseDuration('60s'),
+      parseDuration('2m'),
+      parseDuration('1500ms'),
+      parseDuration('1m30s'),
+    ]).toEqual([60_000, 120_000, 1_500, 90_000]);
+    expect(() => parseDuration('soon')).toThrow('invalid duration "soon"');
+    expect(() => parseDuration('3')).toThrow('a bare number has no unit');
     const text = summaryText({
       sent: 10,
       succeeded: 8,
@@ -230,6 +289,7 @@ describe('report format', () => {
       startedAt: '',
       endedAt: '',
       products: [],
+      acknowledged: [],
     });
     expect(text).toContain('success ratio 80.00%');
     expect(text).toContain('latency ms: p50 1  p95 2  p99 3  max 4');

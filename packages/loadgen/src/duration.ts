@@ -1,18 +1,24 @@
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** Parses `500ms`, `10s`, `2m`, `1h`, `1m30s` (or a bare number of milliseconds) into milliseconds. */
+/**
+ * The project's one duration parser (loadgen and chaos flags, experiment files): `500ms`, `10s`, `2m`,
+ * `1h`, `1m30s`, `1.5s`, in milliseconds. A bare number is rejected: `10` could mean seconds or
+ * milliseconds, so every duration names its unit.
+ */
 export function parseDuration(text: string): number {
   const trimmed = text.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
   const part = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
   let total = 0;
   let consumed = 0;
   for (let match = part.exec(trimmed); match; match = part.exec(trimmed)) {
-    total += Number(match[1]) * UNITS[match[2]];
+    total += Number(match[1]) * UNITS[match[2]!]!;
     consumed = part.lastIndex;
   }
   if (consumed === 0 || consumed !== trimmed.length) {
-    throw new Error(`invalid duration "${text}": use a number with a unit, e.g. 500ms, 10s, 2m, 1m30s`);
+    const hint = /^\d+(\.\d+)?$/.test(trimmed) ? ' (a bare number has no unit)' : '';
+    throw new RangeError(
+      `invalid duration "${text}"${hint}: use a number with a unit, e.g. 500ms, 10s, 2m, 1m30s`,
+    );
   }
   return Math.round(total);
 }
