@@ -18,7 +18,7 @@ if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1;
   echo "==> $(promtool --version 2>&1 | head -1) already installed"
 else
   echo '==> installing Debian package prometheus (promtool, prometheus) without starting its daemon'
-  policy=/usr/sbin/policy-rc.d
+  policy=${POLICY_RC_D:-/usr/sbin/policy-rc.d} # overridable for the tests
   if [ -e "$policy" ]; then
     echo "==> $policy exists already: leaving it as it is"
   else
@@ -34,8 +34,8 @@ else
 fi
 
 # /run/systemd/system exists only when systemd is the running init (sd_booted); containers without
-# systemd have nothing to stop.
-if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+# systemd have nothing to stop. (SYSTEMD_DIR: for the tests.)
+if [ -d "${SYSTEMD_DIR:-/run/systemd/system}" ] && command -v systemctl >/dev/null 2>&1; then
   if systemctl is-enabled --quiet prometheus 2>/dev/null || systemctl is-active --quiet prometheus 2>/dev/null; then
     echo '==> stopping and disabling prometheus.service (the package started it; :9090 must stay free)'
     "${sudo_[@]}" systemctl disable --now prometheus

@@ -245,9 +245,10 @@ url_of() {
 
 # Shell assignments of the URLs, for pipelines: eval "$(bash k8s/scripts/kind.sh env)".
 cmd_env() {
-  local name
+  local name url
   for name in "${URL_NAMES[@]}"; do
-    printf '%s=%s\n' "$name" "$(url_of "$name")"
+    url=$(url_of "$name")
+    printf '%s=%s\n' "$name" "$url"
   done
   printf 'KUBE_CONTEXT=%s\n' "$CONTEXT"
 }

@@ -2,7 +2,16 @@
 // repository with a kubectl stand-in: `get nodes` answers with given node addresses, `apply -k DIR`
 // renders DIR with the real kustomize instead of applying it. Shared by the k8s tests.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { findKustomize, parseDocuments, repoRoot } from './manifests.ts';
@@ -62,7 +71,9 @@ export function runKindDeploy(
     const generated: Record<string, string> = {};
     if (run.status === 0) {
       objects = parseDocuments(readFileSync(rendered, 'utf8'), rendered) as K8sObject[];
-      const state = join(dir, '.data/kind', options.cluster ?? 'self-healing-shop', 'deploy');
+      // One cluster's state folder, under the name kind.sh made of KIND_CLUSTER_NAME.
+      const [cluster] = readdirSync(join(dir, '.data/kind'));
+      const state = join(dir, '.data/kind', cluster, 'deploy');
       for (const name of ['kustomization.yaml', 'admin-token.env', 'apiserver-proxy-policy.yaml'])
         generated[name] = readFileSync(join(state, name), 'utf8');
     }
