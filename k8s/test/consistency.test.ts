@@ -303,7 +303,8 @@ describe('Services and the URLs that name them', () => {
   it('give DATABASE_URL the credentials the PostgreSQL StatefulSet is created with', () => {
     const url = new URL(secretData(named('Secret', 'shop-secrets', NAMESPACE)).DATABASE_URL);
     const sts = named('StatefulSet', 'postgres', NAMESPACE);
-    const creds = secretData(named('Secret', containers(sts)[0].envFrom[0].secretRef.name, NAMESPACE));
+    const [envFrom] = containers(sts)[0].envFrom as { secretRef: { name: string } }[];
+    const creds = secretData(named('Secret', envFrom.secretRef.name, NAMESPACE));
     expect([
       decodeURIComponent(url.username),
       decodeURIComponent(url.password),
