@@ -281,21 +281,20 @@ cmd_chaos_job() {
   tag=$(image_tag)
   name="chaos-$(printf '%s' "$experiment" | tr -c 'a-z0-9-' '-' | cut -c1-30)-$(date +%s)"
   log "running chaos experiment $experiment in the cluster as Job $name (image $IMAGE_REPO/chaos:$tag)"
-  kubectl_ create -f - <<JOB
-$(node -e '
-  const { parseDocument } = require("yaml");
-  const [name, image, experiment, args] = process.argv.slice(1);
-  const doc = parseDocument(require("node:fs").readFileSync("k8s/chaos/job.yaml", "utf8")).toJS();
-  doc.metadata.name = name;
-  const container = doc.spec.template.spec.containers[0];
-  container.image = image;
-  for (const e of container.env) {
-    if (e.name === "EXPERIMENT") e.value = experiment;
-    if (e.name === "CHAOS_ARGS") e.value = args;
-  }
-  process.stdout.write(JSON.stringify(doc));
-' "$name" "$IMAGE_REPO/chaos:$tag" "$experiment" "$args")
-JOB
+  # The Job of k8s/chaos/job.yaml with this run's name, image tag, experiment and flags.
+  node -e '
+    const { parse } = require("yaml");
+    const [name, image, experiment, args] = process.argv.slice(1);
+    const job = parse(require("node:fs").readFileSync("k8s/chaos/job.yaml", "utf8"));
+    job.metadata.name = name;
+    const container = job.spec.template.spec.containers[0];
+    container.image = image;
+    for (const e of container.env) {
+      if (e.name === "EXPERIMENT") e.value = experiment;
+      if (e.name === "CHAOS_ARGS") e.value = args;
+    }
+    process.stdout.write(JSON.stringify(job));
+  ' "$name" "$IMAGE_REPO/chaos:$tag" "$experiment" "$args" | kubectl_ create -f -
   # Complete or Failed, whichever comes first; the log is printed in both cases.
   local deadline=$((SECONDS + 1900)) state=''
   while [ "$SECONDS" -lt "$deadline" ]; do

@@ -29,7 +29,9 @@ function runWith(
   try {
     const calls = join(dir, 'calls');
     writeFileSync(calls, '');
-    for (const tool of ['bash', 'dirname', 'grep', 'cat', 'head', 'tr', 'cut', 'sed', 'sha256sum']) {
+    // Symlinks to the real tools (stubs below must never share a name with these: writing a stub
+    // through a symlink would overwrite the real binary).
+    for (const tool of ['bash', 'dirname', 'grep', 'cat', 'head', 'tr', 'cut', 'sed', 'sha256sum', 'date']) {
       const found = spawnSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
       symlinkSync(found, join(dir, tool));
     }
@@ -152,6 +154,45 @@ describe('kind.sh names and URLs', () => {
     const run = runWith('kind.sh', ['env'], { docker: 'exit 1' });
     expect(run.status).toBe(2);
     expect(run.output).toContain('publishes no host port for NodePort 30080');
+  });
+});
+
+describe('kind.sh chaos-job', () => {
+  // kubectl stand-in: `create -f -` echoes the object it was given; `get job` answers the Job's state.
+  const kubectl = (state: string) =>
+    `if [ "$3" = create ]; then cat; echo; elif [ "$5" = get ]; then echo "${state}"; elif [ "$5" = logs ]; then echo "chaos log line"; fi`;
+  const node = `exec ${process.execPath} "$@"`;
+  const run = (state: string) =>
+    runWith(
+      'kind.sh',
+      ['chaos-job', 'pod-kill', '--rounds', '3', '--mttr-slo', '30s'],
+      { kubectl: kubectl(state), node },
+      {
+        IMAGE_TAG: 'abc1234',
+        KIND_CLUSTER_NAME: 'shop-7',
+      },
+    );
+
+  it('creates a Job from k8s/chaos/job.yaml with the build tag, the experiment and its flags, and passes when it completes', () => {
+    const done = run('Complete ');
+    expect(done.status).toBe(0);
+    const job = JSON.parse(done.output.split('\n').find((l) => l.startsWith('{'))!);
+    expect(job.metadata.name).toMatch(/^chaos-pod-kill-\d+$/);
+    const [container] = job.spec.template.spec.containers;
+    expect(container.image).toBe('self-healing-shop/chaos:abc1234');
+    const env = Object.fromEntries(
+      container.env.map((e: { name: string; value?: string }) => [e.name, e.value]),
+    );
+    expect(env).toMatchObject({ EXPERIMENT: 'pod-kill', CHAOS_ARGS: '--rounds 3 --mttr-slo 30s' });
+    expect(done.calls).toContain('kubectl --context kind-shop-7 create -f -');
+    expect(done.output).toContain('chaos log line');
+  });
+
+  it('fails, after printing the log, when the Job fails', () => {
+    const failed = run('Failed ');
+    expect(failed.status).toBe(2);
+    expect(failed.output).toContain('chaos log line');
+    expect(failed.output).toMatch(/chaos Job chaos-pod-kill-\d+ failed/);
   });
 });
 
