@@ -157,6 +157,67 @@ describe('kind.sh names and URLs', () => {
   });
 });
 
+describe('kind.sh up', () => {
+  it('runs every step in order against the cluster of KIND_CLUSTER_NAME, and prints its URLs', () => {
+    const node = `exec ${process.execPath} "$@"`;
+    // Stand-ins that answer what each step asks: a running Docker engine, no cluster yet, Kubernetes 1.33.
+    const docker = 'case "$1" in port) echo 127.0.0.1:4100${3:4:1};; version) echo 28.0.0;; esac; exit 0';
+    const kind = '[ "$1" = version ] && echo "kind v0.27.0"; exit 0';
+    const kubectl = [
+      'case "$*" in',
+      '  *"version --client -o json"*) echo \'{"clientVersion":{"gitVersion":"v1.33.9"}}\' ;;',
+      '  *"version -o json"*) echo \'{"serverVersion":{"minor":"33"}}\' ;;',
+      '  *"get nodes"*) echo 172.18.0.2 ;;',
+      'esac',
+    ].join('\n');
+    const helm = '[ "$1" = version ] && echo v3.17.0; exit 0';
+    const git = 'exit 0';
+    const run = runWith(
+      'kind.sh',
+      ['up'],
+      {
+        docker,
+        kind,
+        kubectl,
+        helm,
+        node,
+        git,
+        mkdir: 'exec /bin/mkdir "$@"',
+        basename: 'exec /usr/bin/basename "$@"',
+      },
+      {
+        IMAGE_TAG: 'abc1234',
+        KIND_CLUSTER_NAME: 'shop-9',
+      },
+    );
+    expect({ status: run.status, tail: run.output.slice(-600) }).toEqual({
+      status: 0,
+      tail: expect.any(String),
+    });
+    // kind.sh keeps the cluster's state (generated overlay, token) under the repository's .data/.
+    rmSync(join(repoRoot, '.data/kind/shop-9'), { recursive: true, force: true });
+    const step = (prefix: string) => run.calls.findIndex((c) => c.startsWith(prefix));
+    const order = [
+      'kind create cluster --name shop-9 --config kind-config.yaml',
+      'docker build --file k8s/docker/Dockerfile --build-arg SERVICE=order',
+      'docker build --file k8s/docker/Dockerfile --build-arg SERVICE=chaos',
+      'kind load docker-image --name shop-9 self-healing-shop/order:abc1234 self-healing-shop/inventory:abc1234 self-healing-shop/notification:abc1234 self-healing-shop/chaos:abc1234',
+      'kubectl --context kind-shop-9 apply -k k8s/addons/metrics-server',
+      'kubectl --context kind-shop-9 wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io',
+      'helm upgrade --install kube-prometheus-stack prometheus-community/kube-prometheus-stack --kube-context kind-shop-9',
+      'kubectl --context kind-shop-9 apply -k .data/kind/shop-9/deploy',
+      'kubectl --context kind-shop-9 -n shop rollout status statefulset/postgres',
+      'kubectl --context kind-shop-9 -n monitoring rollout status deployment/pushgateway',
+      'docker port shop-9-control-plane 30080/tcp',
+    ].map((c) => ({ call: c, at: step(c) }));
+    for (const o of order) expect(o.at).toBeGreaterThanOrEqual(0);
+    expect(order.map((o) => o.at)).toEqual([...order.map((o) => o.at)].sort((a, b) => a - b));
+    expect(run.output).toContain(
+      'self-healing-shop is up on KIND (cluster shop-9, kubectl context kind-shop-9)',
+    );
+  });
+});
+
 describe('kind.sh chaos-job', () => {
   // kubectl stand-in: `create -f -` echoes the object it was given; `get job` answers the Job's state.
   const kubectl = (state: string) =>
