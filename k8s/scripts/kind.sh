@@ -125,13 +125,34 @@ cmd_metrics_server() {
   kubectl_ wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout "$ROLLOUT_TIMEOUT"
 }
 
+# Alertmanager's receivers: Secret alertmanager-receivers (namespace monitoring) from SLACK_WEBHOOK_URL and
+# PAGERDUTY_ROUTING_KEY when given (empty keys otherwise: the operator mounts it either way), and the
+# routing for the receivers that were given (monitoring/scripts/alertmanager-config.ts; without any, alerts
+# go to the `default` receiver: Alertmanager's UI and API only).
+alerting_values() {
+  local values="$STATE_DIR/alertmanager-values.yaml" flags=()
+  mkdir -p "$STATE_DIR"
+  kubectl_ create namespace "$MONITORING_NAMESPACE" --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
+  kubectl_ -n "$MONITORING_NAMESPACE" create secret generic alertmanager-receivers \
+    --from-file=slack-webhook-url=<(printf '%s' "${SLACK_WEBHOOK_URL:-}") \
+    --from-file=pagerduty-routing-key=<(printf '%s' "${PAGERDUTY_ROUTING_KEY:-}") \
+    --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
+  [ -z "${SLACK_WEBHOOK_URL:-}" ] || flags+=(--slack)
+  [ -z "${PAGERDUTY_ROUTING_KEY:-}" ] || flags+=(--pagerduty)
+  node monitoring/scripts/alertmanager-config.ts ${flags[@]+"${flags[@]}"} >"$values"
+  log "Alertmanager receivers: ${flags[*]:-none given (SLACK_WEBHOOK_URL, PAGERDUTY_ROUTING_KEY): the default receiver only}" >&2
+  printf '%s' "$values"
+}
+
 cmd_monitoring() {
+  local alerting
+  alerting=$(alerting_values)
   log "installing kube-prometheus-stack $KPS_CHART_VERSION as release $RELEASE in namespace $MONITORING_NAMESPACE"
   helm repo add prometheus-community https://prometheus-community.github.io/helm-charts --force-update >/dev/null
   helm repo update prometheus-community >/dev/null
   helm upgrade --install "$RELEASE" prometheus-community/kube-prometheus-stack \
     --kube-context "$CONTEXT" --namespace "$MONITORING_NAMESPACE" --create-namespace \
-    --version "$KPS_CHART_VERSION" --values monitoring/kube-prometheus-stack-values.yaml \
+    --version "$KPS_CHART_VERSION" --values monitoring/kube-prometheus-stack-values.yaml --values "$alerting" \
     --wait --timeout 10m
 }
 

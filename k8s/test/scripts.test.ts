@@ -204,6 +204,7 @@ describe('kind.sh up', () => {
       'kind load docker-image --name shop-9 self-healing-shop/order:abc1234 self-healing-shop/inventory:abc1234 self-healing-shop/notification:abc1234 self-healing-shop/chaos:abc1234',
       'kubectl --context kind-shop-9 apply -k k8s/addons/metrics-server',
       'kubectl --context kind-shop-9 wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io',
+      'kubectl --context kind-shop-9 -n monitoring create secret generic alertmanager-receivers',
       'helm upgrade --install kube-prometheus-stack prometheus-community/kube-prometheus-stack --kube-context kind-shop-9',
       'kubectl --context kind-shop-9 apply -k .data/kind/shop-9/deploy',
       'kubectl --context kind-shop-9 -n shop rollout status statefulset/postgres',
@@ -332,7 +333,9 @@ describe('k8s/scripts/install-prometheus.sh', () => {
     expect(at('tee /nonexistent/policy-rc.d')).toBeGreaterThanOrEqual(0);
     expect(at('tee /nonexistent/policy-rc.d')).toBeLessThan(at('apt-get install -y'));
     expect(at('apt-get install -y')).toBeLessThan(at('rm -f /nonexistent/policy-rc.d'));
-    expect(run.calls).toContain('sudo apt-get install -y -qq --no-install-recommends prometheus');
+    expect(run.calls).toContain(
+      'sudo apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager',
+    );
   });
 
   it('stops and disables a Prometheus daemon that systemd runs anyway', () => {
@@ -344,12 +347,14 @@ describe('k8s/scripts/install-prometheus.sh', () => {
         {
           ...stubs,
           prometheus: 'exit 0',
+          amtool: 'echo "amtool, version 0.25.0"',
           systemctl: '[ "$1" = is-active ] && exit 0; [ "$1" = is-enabled ] && exit 1; exit 0',
         },
         { SYSTEMD_DIR: dir, POLICY_RC_D: join(dir, 'policy-rc.d') },
       );
       expect(run.status).toBe(0);
       expect(run.calls).toContain('systemctl disable --now prometheus');
+      expect(run.calls).toContain('systemctl disable --now prometheus-alertmanager');
       expect(run.calls.some((c) => c.startsWith('apt-get'))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
