@@ -4,7 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import { autoDecimals, formatValue } from '../src/shared/units.ts';
 
 describe('value formatting', () => {
-  it('picks decimals as Grafana's getDecimalsForValue does, none for whole numbers', () => {
+  it("picks decimals as Grafana's getDecimalsForValue does, none for whole numbers", () => {
     expect(autoDecimals(12.3)).toBe(1);
     expect(autoDecimals(1.5)).toBe(2);
     expect(autoDecimals(0.0123)).toBe(4);
