@@ -59,7 +59,13 @@ export function createConsoleApp(deps: ConsoleDeps): express.Express {
 
   app.get('/api/dashboards/:uid', async (req, res) => {
     const d = await dashboards.get(req.params.uid);
-    if (!d) return sendProblem(res, 404, 'Dashboard not found', `no dashboard with uid "${req.params.uid}" in ${deps.dashboardsDir}`);
+    if (!d)
+      return sendProblem(
+        res,
+        404,
+        'Dashboard not found',
+        `no dashboard with uid "${req.params.uid}" in ${deps.dashboardsDir}`,
+      );
     res.json(d);
   });
 
@@ -70,29 +76,52 @@ export function createConsoleApp(deps: ConsoleDeps): express.Express {
   app.get('/api/prometheus/*path', async (req, res) => {
     const path = splatPath(req);
     if (deps.prometheusUrl === null) {
-      return sendProblem(res, 503, 'Prometheus is not running', `The local runtime runs no Prometheus. ${PROMETHEUS_INSTALL_HINT}`, {
-        install: PROMETHEUS_INSTALL_HINT,
-      });
+      return sendProblem(
+        res,
+        503,
+        'Prometheus is not running',
+        `The local runtime runs no Prometheus. ${PROMETHEUS_INSTALL_HINT}`,
+        {
+          install: PROMETHEUS_INSTALL_HINT,
+        },
+      );
     }
     if (!PROMETHEUS_PATHS.some((p) => p.test(path))) {
-      return sendProblem(res, 404, 'Not a Prometheus read endpoint', `/api/prometheus/${path} is not proxied; use api/v1/query, query_range, label/<name>/values, series`);
+      return sendProblem(
+        res,
+        404,
+        'Not a Prometheus read endpoint',
+        `/api/prometheus/${path} is not proxied; use api/v1/query, query_range, label/<name>/values, series`,
+      );
     }
     try {
       await pipeGet(`${deps.prometheusUrl}/${path}${queryString(req)}`, req, res, { timeoutMs: 30_000 });
     } catch (error) {
       if (!(error instanceof UpstreamUnreachableError)) throw error;
       deps.logger.warn({ err: error }, 'prometheus unreachable');
-      sendProblem(res, 503, 'Prometheus is not reachable', `${error.message}. Is it running? ${PROMETHEUS_INSTALL_HINT}`, {
-        install: PROMETHEUS_INSTALL_HINT,
-      });
+      sendProblem(
+        res,
+        503,
+        'Prometheus is not reachable',
+        `${error.message}. Is it running? ${PROMETHEUS_INSTALL_HINT}`,
+        {
+          install: PROMETHEUS_INSTALL_HINT,
+        },
+      );
     }
   });
 
   app.get('/api/runtime/*path', async (req, res) => {
     const path = splatPath(req);
     if (!RUNTIME_PATHS.test(path)) {
-      return sendProblem(res, 404, 'Not a control API read endpoint', `/api/runtime/${path} is not proxied; use replicas, workloads, events, status`);
+      return sendProblem(
+        res,
+        404,
+        'Not a control API read endpoint',
+        `/api/runtime/${path} is not proxied; use replicas, workloads, events, status`,
+      );
     }
+    if (path === 'workloads') return sendWorkloads(deps.controlUrl, res);
     const headers: Record<string, string> = {};
     const lastEventId = req.get('last-event-id');
     if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
@@ -104,25 +133,44 @@ export function createConsoleApp(deps: ConsoleDeps): express.Express {
       });
     } catch (error) {
       if (!(error instanceof UpstreamUnreachableError)) throw error;
-      sendProblem(res, 502, 'The runtime control API is not reachable', `${error.message}. Start the platform with \`make up\`.`);
+      sendProblem(
+        res,
+        502,
+        'The runtime control API is not reachable',
+        `${error.message}. Start the platform with \`make up\`.`,
+      );
     }
   });
 
   app.get('/api/chaos/report', async (_req, res) => {
     const report = await readReport(deps.reportsDir);
-    if (!report) return sendProblem(res, 404, 'No chaos report yet', `No report.json in ${deps.reportsDir}: run \`make chaos\` (pnpm chaos run pod-kill --target local).`);
+    if (!report)
+      return sendProblem(
+        res,
+        404,
+        'No chaos report yet',
+        `No report.json in ${deps.reportsDir}: run \`make chaos\` (pnpm chaos run pod-kill --target local).`,
+      );
     res.json(report);
   });
 
   app.get('/api/chaos/report.html', async (_req, res) => {
     const report = await readReport(deps.reportsDir);
-    if (!report) return sendProblem(res, 404, 'No chaos report yet', `No report.json in ${deps.reportsDir}: run \`make chaos\`.`);
+    if (!report)
+      return sendProblem(
+        res,
+        404,
+        'No chaos report yet',
+        `No report.json in ${deps.reportsDir}: run \`make chaos\`.`,
+      );
     res.type('html').send(renderReportHtml(report));
   });
 
   app.use(staticAssets());
 
-  app.use('/api', (req, res) => sendProblem(res, 404, 'Not found', `${req.method} ${req.originalUrl} is not a console API`));
+  app.use('/api', (req, res) =>
+    sendProblem(res, 404, 'Not found', `${req.method} ${req.originalUrl} is not a console API`),
+  );
 
   app.use((error: Error, req: Request, res: Response, _next: NextFunction) => {
     deps.logger.error({ err: error, url: req.originalUrl }, 'console request failed');
@@ -130,6 +178,34 @@ export function createConsoleApp(deps: ConsoleDeps): express.Express {
     sendProblem(res, 500, 'Console error', error.message);
   });
   return app;
+}
+
+/**
+ * GET /workloads, or, from a runtime older than that endpoint, GET /deployments shown as
+ * Deployments (same counters, no kind), so the page needs no fallback of its own.
+ */
+async function sendWorkloads(controlUrl: string, res: Response): Promise<void> {
+  try {
+    const answer = await fetch(`${controlUrl}/workloads`, { signal: AbortSignal.timeout(10_000) });
+    if (answer.status !== 404) {
+      res
+        .status(answer.status)
+        .type(answer.headers.get('content-type') ?? 'application/json')
+        .send(await answer.text());
+      return;
+    }
+    const old = await fetch(`${controlUrl}/deployments`, { signal: AbortSignal.timeout(10_000) });
+    if (!old.ok) return sendProblem(res, old.status, 'Control API error', await old.text());
+    const body = (await old.json()) as { items: Array<Record<string, unknown>> };
+    res.json({ items: body.items.map((d) => ({ kind: 'Deployment', labels: {}, ...d })) });
+  } catch (error) {
+    sendProblem(
+      res,
+      502,
+      'The runtime control API is not reachable',
+      `${controlUrl} did not answer: ${(error as Error).message}. Start the platform with \`make up\`.`,
+    );
+  }
 }
 
 async function readReport(dir: string): Promise<ChaosReportLike | undefined> {
@@ -147,10 +223,17 @@ async function prometheusSettings(
   deps: ConsoleDeps,
 ): Promise<{ available: boolean; scrapeInterval: string; detail?: string; install?: string }> {
   if (deps.prometheusUrl === null) {
-    return { available: false, scrapeInterval: DEFAULT_SCRAPE_INTERVAL, detail: 'the runtime runs no Prometheus', install: PROMETHEUS_INSTALL_HINT };
+    return {
+      available: false,
+      scrapeInterval: DEFAULT_SCRAPE_INTERVAL,
+      detail: 'the runtime runs no Prometheus',
+      install: PROMETHEUS_INSTALL_HINT,
+    };
   }
   try {
-    const res = await fetch(`${deps.prometheusUrl}/api/v1/status/config`, { signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`${deps.prometheusUrl}/api/v1/status/config`, {
+      signal: AbortSignal.timeout(5000),
+    });
     const body = (await res.json()) as { data?: { yaml?: string } };
     const m = /^global:[\s\S]*?^\s+scrape_interval:\s*(\S+)/m.exec(body.data?.yaml ?? '');
     return { available: true, scrapeInterval: m?.[1] ?? DEFAULT_SCRAPE_INTERVAL };

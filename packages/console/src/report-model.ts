@@ -95,7 +95,11 @@ export function markers(rounds: readonly RoundLike[]): Marker[] {
       if (p.readyAt !== undefined) out.push({ at: p.readyAt, kind: 'ready', label: `${p.replica} ready` });
     }
     if (t.fullStrengthAt !== undefined) {
-      out.push({ at: t.fullStrengthAt, kind: 'full-strength', label: `round ${r.round}: ${t.workload} at full strength` });
+      out.push({
+        at: t.fullStrengthAt,
+        kind: 'full-strength',
+        label: `round ${r.round}: ${t.workload} at full strength`,
+      });
     }
   }
   return out.sort((a, b) => a.at - b.at);
@@ -121,7 +125,8 @@ function segmentSteps(segments: ReadonlyArray<{ report: LoadReportLike }>): Load
     rows.push({ t: from, r: report }, { t: to - 1, r: report });
   }
   rows.sort((a, b) => a.t - b.t);
-  const perSecond = (n: number, r: LoadReportLike): number => (r.durationMs > 0 ? (n * 1000) / r.durationMs : 0);
+  const perSecond = (n: number, r: LoadReportLike): number =>
+    r.durationMs > 0 ? (n * 1000) / r.durationMs : 0;
   return {
     source: rows.length > 0 ? 'segments' : 'none',
     times: rows.map((x) => x.t / 1000),
@@ -155,14 +160,21 @@ export function loadSeries(report: ChaosReportLike): LoadSeries {
 export function reportView(report: ChaosReportLike): ReportView {
   const input: unknown = report;
   const shape = input as { rounds?: unknown; verdict?: unknown } | null;
-  if (typeof shape !== 'object' || shape === null || !Array.isArray(shape.rounds) || typeof shape.verdict !== 'object') {
+  if (
+    typeof shape !== 'object' ||
+    shape === null ||
+    !Array.isArray(shape.rounds) ||
+    typeof shape.verdict !== 'object'
+  ) {
     throw new Error('not a chaos report: expected report.json of `pnpm chaos run` (rounds, verdict, …)');
   }
   const counted = report.load?.counted ?? report.load?.total;
   return {
     experiment: report.experiment.name,
     description: report.experiment.description ?? '',
-    target: report.target ? `${report.target.kind}${report.target.description ? ` (${report.target.description})` : ''}` : '',
+    target: report.target
+      ? `${report.target.kind}${report.target.description ? ` (${report.target.description})` : ''}`
+      : '',
     status: report.status,
     abortReason: report.abortReason,
     startedAt: report.startedAt,

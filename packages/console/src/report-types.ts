@@ -11,7 +11,12 @@ export interface LoadReportLike {
   readonly succeeded: number;
   readonly failed: number;
   readonly successRatio: number | null;
-  readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number };
+  readonly latencyMs: {
+    readonly p50: number;
+    readonly p95: number;
+    readonly p99: number;
+    readonly max: number;
+  };
   readonly durationMs: number;
   readonly startedAt: string | number;
   readonly endedAt: string | number;
@@ -36,8 +41,17 @@ export interface LoadSampleLike {
 
 export interface TimelineLike {
   readonly workload: string;
-  readonly kills: ReadonlyArray<{ readonly replica: string; readonly sentAt: number; readonly goneAt?: number; readonly method?: string }>;
-  readonly replacements: ReadonlyArray<{ readonly replica: string; readonly createdAt: number; readonly readyAt?: number }>;
+  readonly kills: ReadonlyArray<{
+    readonly replica: string;
+    readonly sentAt: number;
+    readonly goneAt?: number;
+    readonly method?: string;
+  }>;
+  readonly replacements: ReadonlyArray<{
+    readonly replica: string;
+    readonly createdAt: number;
+    readonly readyAt?: number;
+  }>;
   readonly noReadyAt?: number;
   readonly firstReadyAt?: number;
   readonly fullStrengthAt?: number;
@@ -91,11 +105,25 @@ export interface ChaosReportLike {
     readonly total?: LoadReportLike;
     readonly counted?: LoadReportLike;
     readonly countedScope?: string;
-    readonly segments?: ReadonlyArray<{ readonly name: string; readonly counted: boolean; readonly report: LoadReportLike }>;
+    readonly segments?: ReadonlyArray<{
+      readonly name: string;
+      readonly counted: boolean;
+      readonly report: LoadReportLike;
+    }>;
     readonly series?: readonly LoadSampleLike[];
   };
-  readonly verdict: { readonly passed: boolean; readonly objectives: readonly ObjectiveLike[]; readonly reasons: readonly string[] };
+  readonly verdict: {
+    readonly passed: boolean;
+    readonly objectives: readonly ObjectiveLike[];
+    readonly reasons: readonly string[];
+  };
   /** Data-invariant violations found after the run (the chaos engine's invariants objective), if any. */
   readonly violations?: readonly ViolationLike[];
-  readonly events?: ReadonlyArray<{ readonly at: number; readonly type: string; readonly message?: string; readonly origin?: string; readonly [key: string]: unknown }>;
+  readonly events?: ReadonlyArray<{
+    readonly at: number;
+    readonly type: string;
+    readonly message?: string;
+    readonly origin?: string;
+    readonly [key: string]: unknown;
+  }>;
 }

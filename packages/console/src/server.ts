@@ -50,7 +50,9 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
         error.code === 'EADDRINUSE'
-          ? new Error(`console: port ${options.port} on ${host} is taken; pass another port`, { cause: error })
+          ? new Error(`console: port ${options.port} on ${host} is taken; pass another port`, {
+              cause: error,
+            })
           : error,
       ),
     );

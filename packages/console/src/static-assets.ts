@@ -36,8 +36,10 @@ export function staticAssets(): Router {
       throw error;
     }
   });
-  router.get('/vendor/uPlot.esm.js', (_req, res) => res.sendFile(join(UPLOT_DIST, 'uPlot.esm.js')));
-  router.get('/vendor/uPlot.min.css', (_req, res) => res.sendFile(join(UPLOT_DIST, 'uPlot.min.css')));
+  // pnpm keeps packages under node_modules/.pnpm: a dot folder, which send() refuses unless allowed.
+  const vendor = { dotfiles: 'allow' as const };
+  router.get('/vendor/uPlot.esm.js', (_req, res) => res.sendFile(join(UPLOT_DIST, 'uPlot.esm.js'), vendor));
+  router.get('/vendor/uPlot.min.css', (_req, res) => res.sendFile(join(UPLOT_DIST, 'uPlot.min.css'), vendor));
   router.use(express.static(WEB_DIR, { index: 'index.html' }));
   return router;
 }

@@ -22,7 +22,8 @@ export async function pipeGet(
   const abort = new AbortController();
   const onClose = (): void => abort.abort();
   res.on('close', onClose);
-  const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => abort.abort(), options.timeoutMs);
+  const timer =
+    options.timeoutMs === undefined ? undefined : setTimeout(() => abort.abort(), options.timeoutMs);
   let upstream: globalThis.Response;
   try {
     upstream = await fetch(url, { headers: options.headers, signal: abort.signal });

@@ -2,7 +2,12 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isSupportedPanelType, layoutRows, overridesFor, type Dashboard } from '../src/shared/dashboard-model.ts';
+import {
+  isSupportedPanelType,
+  layoutRows,
+  overridesFor,
+  type Dashboard,
+} from '../src/shared/dashboard-model.ts';
 import { alignMatrix, stateRuns, vectorValues } from '../src/shared/frames.ts';
 import { defaultSeriesName, renderLegend } from '../src/shared/legend.ts';
 import { reduce } from '../src/shared/reduce.ts';
@@ -69,7 +74,13 @@ describe('frames', () => {
         {
           legendFormat: '{{service}}',
           series: [
-            { metric: { service: 'order' }, values: [[100, '1'], [110, '3']] },
+            {
+              metric: { service: 'order' },
+              values: [
+                [100, '1'],
+                [110, '3'],
+              ],
+            },
             { metric: { service: 'inventory' }, values: [[105, 'NaN']] },
           ],
         },
@@ -84,9 +95,9 @@ describe('frames', () => {
   });
 
   it('reads instant vectors with their names', () => {
-    expect(vectorValues([{ metric: { experiment: 'pod-kill' }, value: [1, '1'] }], '{{experiment}}')).toEqual([
-      { name: 'pod-kill', labels: { experiment: 'pod-kill' }, value: 1, time: 1 },
-    ]);
+    expect(vectorValues([{ metric: { experiment: 'pod-kill' }, value: [1, '1'] }], '{{experiment}}')).toEqual(
+      [{ name: 'pod-kill', labels: { experiment: 'pod-kill' }, value: 1, time: 1 }],
+    );
   });
 
   it('merges equal consecutive states into runs, and a gap ends a run', () => {
@@ -116,16 +127,22 @@ describe('the two dashboards', () => {
 
   it('uses only panel types the console draws', () => {
     for (const file of ['platform-overview.json', 'resilience.json']) {
-      for (const p of load(file).panels) expect([p.type, isSupportedPanelType(p.type)]).toEqual([p.type, true]);
+      for (const p of load(file).panels)
+        expect([p.type, isSupportedPanelType(p.type)]).toEqual([p.type, true]);
     }
     expect(isSupportedPanelType('heatmap')).toBe(false);
   });
 
   it('applies byRegexp and byName overrides to the series they match', () => {
     const latency = load('platform-overview.json').panels.find((p) => p.title === 'Latency p50 / p99');
-    expect(overridesFor(latency?.fieldConfig, 'order p50')['custom.lineStyle']).toEqual({ fill: 'dash', dash: [10, 10] });
+    expect(overridesFor(latency?.fieldConfig, 'order p50')['custom.lineStyle']).toEqual({
+      fill: 'dash',
+      dash: [10, 10],
+    });
     expect(overridesFor(latency?.fieldConfig, 'order p99')).toEqual({});
-    const orders = load('platform-overview.json').panels.find((p) => p.title === 'Orders per second by outcome');
+    const orders = load('platform-overview.json').panels.find(
+      (p) => p.title === 'Orders per second by outcome',
+    );
     expect(overridesFor(orders?.fieldConfig, 'failed').color).toEqual({ mode: 'fixed', fixedColor: 'red' });
   });
 });

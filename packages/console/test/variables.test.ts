@@ -45,7 +45,9 @@ describe('template variables', () => {
   });
 
   it('reads label_values queries with and without a metric', () => {
-    expect(parseLabelValuesQuery('label_values(http_server_request_duration_seconds_count, service)')).toEqual({
+    expect(
+      parseLabelValuesQuery('label_values(http_server_request_duration_seconds_count, service)'),
+    ).toEqual({
       metric: 'http_server_request_duration_seconds_count',
       label: 'service',
     });

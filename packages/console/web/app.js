@@ -35,7 +35,8 @@ async function start() {
     controls.replaceChildren();
     main.replaceChildren();
     const hash = window.location.hash || `#/d/${list.items[0]?.uid ?? ''}`;
-    for (const a of nav.querySelectorAll('a')) a.classList.toggle('active', hash.startsWith(a.getAttribute('href')));
+    for (const a of nav.querySelectorAll('a'))
+      a.classList.toggle('active', hash.startsWith(a.getAttribute('href')));
     const ctx = { main, controls, settings };
     const d = /^#\/d\/([^?]+)/.exec(hash);
     if (d) stopCurrent = showDashboard(ctx, decodeURIComponent(d[1]));

@@ -19,7 +19,10 @@ export function showChaos({ main }) {
       box.append(link, frame);
     })
     .catch((error) => {
-      box.textContent = error instanceof HttpProblem && error.status === 404 ? error.message : `Could not read the report: ${error.message}`;
+      box.textContent =
+        error instanceof HttpProblem && error.status === 404
+          ? error.message
+          : `Could not read the report: ${error.message}`;
     });
   return () => {};
 }

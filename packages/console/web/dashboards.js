@@ -3,7 +3,14 @@
 // row and panel on Grafana's 24-column grid, each panel querying the local Prometheus.
 import { getJson, prom } from './http.js';
 import { drawPanel } from './panels.js';
-import { intervalMs, rateIntervalMs, formatPromDuration, parseDurationMs, stepSeconds, alignRange } from '/shared/interval.ts';
+import {
+  intervalMs,
+  rateIntervalMs,
+  formatPromDuration,
+  parseDurationMs,
+  stepSeconds,
+  alignRange,
+} from '/shared/interval.ts';
 import { QUICK_RANGES, REFRESH_INTERVALS, resolveRange } from '/shared/time-range.ts';
 import { interpolate, parseLabelValuesQuery, ALL } from '/shared/variables.ts';
 import { variableQuery } from '/shared/dashboard-model.ts';
@@ -31,7 +38,15 @@ function select(label, options, onChange, multiple = false) {
 }
 
 export function showDashboard({ main, controls, settings }, uid) {
-  const state = { dashboard: null, range: null, refresh: null, vars: {}, timer: null, panels: [], stopped: false };
+  const state = {
+    dashboard: null,
+    range: null,
+    refresh: null,
+    vars: {},
+    timer: null,
+    panels: [],
+    stopped: false,
+  };
   const scrapeMs = parseDurationMs(settings.prometheus.scrapeInterval);
 
   async function loadVariables() {
@@ -45,28 +60,45 @@ export function showDashboard({ main, controls, settings }, uid) {
         continue;
       }
       if (v.type !== 'query') continue;
-      const current = Array.isArray(v.current?.value) ? v.current.value : v.current?.value ? [v.current.value] : [ALL];
+      const current = Array.isArray(v.current?.value)
+        ? v.current.value
+        : v.current?.value
+          ? [v.current.value]
+          : [ALL];
       let optionsList = [];
       let error = null;
       try {
         const q = parseLabelValuesQuery(variableQuery(v));
         const params = { start: Math.floor(fromMs / 1000), end: Math.ceil(toMs / 1000) };
         if (q.metric) params['match[]'] = q.metric;
-        optionsList = settings.prometheus.available ? await prom(`label/${encodeURIComponent(q.label)}/values`, params) : [];
+        optionsList = settings.prometheus.available
+          ? await prom(`label/${encodeURIComponent(q.label)}/values`, params)
+          : [];
       } catch (e) {
         error = e.message;
       }
       if (v.sort === 1) optionsList.sort();
-      state.vars[v.name] = { values: current, multi: !!v.multi, includeAll: !!v.includeAll, allValue: v.allValue, options: optionsList };
+      state.vars[v.name] = {
+        values: current,
+        multi: !!v.multi,
+        includeAll: !!v.includeAll,
+        allValue: v.allValue,
+        options: optionsList,
+      };
       const opts = [
         ...(v.includeAll ? [option(ALL, 'All', current.includes(ALL))] : []),
         ...optionsList.map((o) => option(o, o, current.includes(o))),
       ];
-      const picker = select(v.label || v.name, opts, (s) => {
-        const chosen = [...s.selectedOptions].map((o) => o.value);
-        state.vars[v.name] = { ...state.vars[v.name], values: chosen.length ? chosen : [ALL] };
-        refreshPanels();
-      }, !!v.multi);
+      const picker = select(
+        v.label || v.name,
+        opts,
+        (s) => {
+          const chosen = [...s.selectedOptions].map((o) => o.value);
+          state.vars[v.name] = { ...state.vars[v.name], values: chosen.length ? chosen : [ALL] };
+          refreshPanels();
+        },
+        !!v.multi,
+      );
       picker.dataset.variable = v.name;
       if (error) picker.title = error;
       bar.append(picker);
@@ -89,7 +121,13 @@ export function showDashboard({ main, controls, settings }, uid) {
       __range_s: String(Math.round(rangeMs / 1000)),
       __range_ms: String(rangeMs),
     };
-    return { fromMs, toMs, step, grid: { ...alignRange(fromMs, toMs, step), step }, expr: (e) => interpolate(e, state.vars, builtins) };
+    return {
+      fromMs,
+      toMs,
+      step,
+      grid: { ...alignRange(fromMs, toMs, step), step },
+      expr: (e) => interpolate(e, state.vars, builtins),
+    };
   }
 
   async function runQueries(panel, ctx) {
@@ -101,7 +139,12 @@ export function showDashboard({ main, controls, settings }, uid) {
           const data = await prom('query', { query, time: ctx.toMs / 1000 });
           return { target: t, query, instant: true, result: data.result };
         }
-        const data = await prom('query_range', { query, start: ctx.grid.start, end: ctx.grid.end, step: ctx.step });
+        const data = await prom('query_range', {
+          query,
+          start: ctx.grid.start,
+          end: ctx.grid.end,
+          step: ctx.step,
+        });
         return { target: t, query, instant: false, result: data.result };
       }),
     );
@@ -167,7 +210,10 @@ export function showDashboard({ main, controls, settings }, uid) {
   async function start() {
     state.dashboard = await getJson(`/api/dashboards/${encodeURIComponent(uid)}`);
     const params = new URLSearchParams(window.location.hash.split('?')[1] ?? '');
-    state.range = { from: params.get('from') ?? state.dashboard.time?.from ?? 'now-30m', to: params.get('to') ?? state.dashboard.time?.to ?? 'now' };
+    state.range = {
+      from: params.get('from') ?? state.dashboard.time?.from ?? 'now-30m',
+      to: params.get('to') ?? state.dashboard.time?.to ?? 'now',
+    };
     state.refresh = params.get('refresh') ?? state.dashboard.refresh ?? null;
     const header = document.createElement('div');
     header.className = 'dash-header';
@@ -176,17 +222,30 @@ export function showDashboard({ main, controls, settings }, uid) {
     header.append(h1, await loadVariables());
     main.append(header, buildGrid());
     const rangeKey = (r) => `${r.from}|${r.to}`;
-    const ranges = QUICK_RANGES.some((q) => rangeKey(q) === rangeKey(state.range)) ? QUICK_RANGES : [...QUICK_RANGES, { ...state.range, display: `${state.range.from} to ${state.range.to}` }];
+    const ranges = QUICK_RANGES.some((q) => rangeKey(q) === rangeKey(state.range))
+      ? QUICK_RANGES
+      : [...QUICK_RANGES, { ...state.range, display: `${state.range.from} to ${state.range.to}` }];
     controls.append(
-      select('Time range', ranges.map((q) => option(rangeKey(q), q.display, rangeKey(q) === rangeKey(state.range))), (s) => {
-        const [from, to] = s.value.split('|');
-        state.range = { from, to };
-        refreshPanels();
-      }),
-      select('Refresh', [option('', 'Off', !state.refresh), ...REFRESH_INTERVALS.map((r) => option(r, r, r === state.refresh))], (s) => {
-        state.refresh = s.value || null;
-        schedule();
-      }),
+      select(
+        'Time range',
+        ranges.map((q) => option(rangeKey(q), q.display, rangeKey(q) === rangeKey(state.range))),
+        (s) => {
+          const [from, to] = s.value.split('|');
+          state.range = { from, to };
+          refreshPanels();
+        },
+      ),
+      select(
+        'Refresh',
+        [
+          option('', 'Off', !state.refresh),
+          ...REFRESH_INTERVALS.map((r) => option(r, r, r === state.refresh)),
+        ],
+        (s) => {
+          state.refresh = s.value || null;
+          schedule();
+        },
+      ),
     );
     const now = document.createElement('button');
     now.textContent = '↻';

@@ -8,7 +8,20 @@ import { reduce, REDUCER_LABELS } from '/shared/reduce.ts';
 import { isSupportedPanelType, overridesFor } from '/shared/dashboard-model.ts';
 
 // Grafana's classic palette, in order.
-const PALETTE = ['#7EB26D', '#EAB839', '#6ED0E0', '#EF843C', '#E24D42', '#1F78C1', '#BA43A9', '#705DA0', '#508642', '#CCA300', '#447EBC', '#C15C17'];
+const PALETTE = [
+  '#7EB26D',
+  '#EAB839',
+  '#6ED0E0',
+  '#EF843C',
+  '#E24D42',
+  '#1F78C1',
+  '#BA43A9',
+  '#705DA0',
+  '#508642',
+  '#CCA300',
+  '#447EBC',
+  '#C15C17',
+];
 
 function div(cls, text) {
   const d = document.createElement('div');
@@ -22,7 +35,9 @@ function message(body, text) {
 }
 
 function rangeSeries(results) {
-  return results.filter((r) => !r.instant).map((r) => ({ series: r.result, legendFormat: r.target.legendFormat }));
+  return results
+    .filter((r) => !r.instant)
+    .map((r) => ({ series: r.result, legendFormat: r.target.legendFormat }));
 }
 
 /** Every series reduced to one value: instant results as they are, range results by the panel's reducer. */
@@ -33,7 +48,8 @@ function reducedValues(panel, results, ctx) {
     if (r.instant) out.push(...vectorValues(r.result, r.target.legendFormat));
     else {
       const frame = alignMatrix([{ series: r.result, legendFormat: r.target.legendFormat }], ctx.grid);
-      for (const s of frame.series) out.push({ name: s.name, value: reduce(s.values, calc), values: s.values });
+      for (const s of frame.series)
+        out.push({ name: s.name, value: reduce(s.values, calc), values: s.values });
     }
   }
   return out;
@@ -42,7 +58,8 @@ function reducedValues(panel, results, ctx) {
 function display(panel, value) {
   const d = panel.fieldConfig?.defaults ?? {};
   const mapped = value === null ? undefined : mapValue(value, d.mappings);
-  const color = mapped?.color ?? (value === null ? '#8e8e8e' : (thresholdColor(value, d.thresholds) ?? '#73BF69'));
+  const color =
+    mapped?.color ?? (value === null ? '#8e8e8e' : (thresholdColor(value, d.thresholds) ?? '#73BF69'));
   const text = mapped?.text ?? formatValue(value, d.unit, { decimals: d.decimals });
   return { text, color };
 }
@@ -60,8 +77,18 @@ function drawTimeseries(p, results, ctx) {
     const color = o.color?.fixedColor ? resolveColor(o.color.fixedColor) : PALETTE[i % PALETTE.length];
     const style = o['custom.lineStyle'] ?? custom.lineStyle;
     const fillOpacity = (o['custom.fillOpacity'] ?? custom.fillOpacity ?? 0) / 100;
-    const alpha = Math.round(fillOpacity * 255).toString(16).padStart(2, '0');
-    return { label: s.name, stroke: color, width: custom.lineWidth ?? 1, dash: style?.fill === 'dash' ? style.dash : undefined, fill: fillOpacity > 0 ? `${color}${alpha}` : undefined, value: (_u, v) => fmt(v), spanGaps: !!custom.spanNulls };
+    const alpha = Math.round(fillOpacity * 255)
+      .toString(16)
+      .padStart(2, '0');
+    return {
+      label: s.name,
+      stroke: color,
+      width: custom.lineWidth ?? 1,
+      dash: style?.fill === 'dash' ? style.dash : undefined,
+      fill: fillOpacity > 0 ? `${color}${alpha}` : undefined,
+      value: (_u, v) => fmt(v),
+      spanGaps: !!custom.spanNulls,
+    };
   });
   const steps = (d.thresholds?.steps ?? []).filter((s) => s.value !== null);
   const legendH = 22 * Math.min(frame.series.length, 4) + 10;
@@ -75,9 +102,20 @@ function drawTimeseries(p, results, ctx) {
       width,
       height,
       legend: { show: false },
-      scales: { x: { time: true }, y: { range: (_u, min, max) => [d.min ?? Math.min(min ?? 0, 0), d.max ?? (max > (min ?? 0) ? max : (min ?? 0) + 1)] } },
+      scales: {
+        x: { time: true },
+        y: {
+          range: (_u, min, max) => [
+            d.min ?? Math.min(min ?? 0, 0),
+            d.max ?? (max > (min ?? 0) ? max : (min ?? 0) + 1),
+          ],
+        },
+      },
       series: [{}, ...series],
-      axes: [{ stroke: '#9fa7b3', grid: { stroke: '#2c3235' } }, { stroke: '#9fa7b3', grid: { stroke: '#2c3235' }, size: 70, values: (_u, ticks) => ticks.map(fmt) }],
+      axes: [
+        { stroke: '#9fa7b3', grid: { stroke: '#2c3235' } },
+        { stroke: '#9fa7b3', grid: { stroke: '#2c3235' }, size: 70, values: (_u, ticks) => ticks.map(fmt) },
+      ],
       hooks: {
         draw: [
           (u) => {
@@ -113,8 +151,9 @@ function buildLegend(panel, frame, series, fmt) {
     const item = div('legend-item');
     const swatch = div('swatch');
     swatch.style.background = series[i].stroke;
-    item.append(swatch, document.createTextNode(s.name));
-    for (const c of calcs) item.append(div('legend-calc', `${REDUCER_LABELS[c] ?? c}: ${fmt(reduce(s.values, c)) || '–'}`));
+    item.append(swatch, div('legend-name', s.name));
+    for (const c of calcs)
+      item.append(div('legend-calc', `${REDUCER_LABELS[c] ?? c}: ${fmt(reduce(s.values, c)) || '–'}`));
     legend.append(item);
   });
   return legend;
@@ -125,7 +164,9 @@ function drawStat(p, results, ctx) {
   if (values.length === 0) return message(p.body, 'No data');
   const wrap = div('stat-grid');
   const background = (p.panel.options?.colorMode ?? 'value') === 'background';
-  const withName = (p.panel.options?.textMode ?? 'auto') !== 'value' && (values.length > 1 || p.panel.options?.textMode === 'value_and_name');
+  const withName =
+    (p.panel.options?.textMode ?? 'auto') !== 'value' &&
+    (values.length > 1 || p.panel.options?.textMode === 'value_and_name');
   for (const v of values) {
     const { text, color } = display(p.panel, v.value);
     const cell = div('stat');
@@ -227,20 +268,29 @@ function drawStateTimeline(p, results, ctx) {
     const item = div('legend-item');
     const sw = div('swatch');
     sw.style.background = resolveColor(m.color);
-    item.append(sw, document.createTextNode(m.text));
+    item.append(sw, div('legend-name', m.text));
     legend.append(item);
   }
   p.body.replaceChildren(canvas, legend);
 }
 
-const DRAW = { timeseries: drawTimeseries, stat: drawStat, gauge: drawGauge, bargauge: drawBarGauge, 'state-timeline': drawStateTimeline };
+const DRAW = {
+  timeseries: drawTimeseries,
+  stat: drawStat,
+  gauge: drawGauge,
+  bargauge: drawBarGauge,
+  'state-timeline': drawStateTimeline,
+};
 
 /** Draws the panel; returns what undoes it (uPlot instances hold listeners). */
 export function drawPanel(p, results, ctx, previousCleanup) {
   previousCleanup?.();
   p.body.classList.remove('panel-message');
   if (!isSupportedPanelType(p.panel.type)) {
-    message(p.body, `The console cannot draw panels of type "${p.panel.type}"; open this dashboard in Grafana.`);
+    message(
+      p.body,
+      `The console cannot draw panels of type "${p.panel.type}"; open this dashboard in Grafana.`,
+    );
     return null;
   }
   return DRAW[p.panel.type](p, results, ctx) ?? null;

@@ -4,8 +4,21 @@
 // the same way. Expects the global uPlot and calls window.renderChaosReport(view, root).
 (function () {
   'use strict';
-  const COLORS = { ok: '#73BF69', bad: '#F2495C', warn: '#FF9830', p50: '#5794F2', p95: '#FF9830', p99: '#F2495C' };
-  const MARKER_COLORS = { kill: '#F2495C', gone: '#B877D9', replacement: '#5794F2', ready: '#73BF69', 'full-strength': '#73BF69' };
+  const COLORS = {
+    ok: '#73BF69',
+    bad: '#F2495C',
+    warn: '#FF9830',
+    p50: '#5794F2',
+    p95: '#FF9830',
+    p99: '#F2495C',
+  };
+  const MARKER_COLORS = {
+    kill: '#F2495C',
+    gone: '#B877D9',
+    replacement: '#5794F2',
+    ready: '#73BF69',
+    'full-strength': '#73BF69',
+  };
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -14,7 +27,8 @@
       else if (k === 'style') node.style.cssText = v;
       else node.setAttribute(k, v);
     }
-    for (const c of children) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : String(c));
+    for (const c of children)
+      if (c !== null && c !== undefined) node.append(c instanceof Node ? c : String(c));
     return node;
   }
   const Node = window.Node;
@@ -80,7 +94,16 @@
         width,
         height: 240,
         scales: { x: { time: true, range: () => [lo, hi] } },
-        series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, dash: s.dash, value: (_u, v) => unitFmt(v) }))],
+        series: [
+          {},
+          ...series.map((s) => ({
+            label: s.label,
+            stroke: s.color,
+            width: 2,
+            dash: s.dash,
+            value: (_u, v) => unitFmt(v),
+          })),
+        ],
         axes: [{}, { values: (_u, ticks) => ticks.map(unitFmt), size: 70 }],
         hooks: { drawClear: [shading(view)], draw: [markerLines(view)] },
       },
@@ -92,7 +115,13 @@
   function summary(view) {
     const p50 = quantile(view.mttrValuesMs, 0.5);
     const max = view.mttrValuesMs.length ? Math.max(...view.mttrValuesMs) : null;
-    const tile = (label, value, cls) => el('div', { class: `tile ${cls || ''}` }, el('div', { class: 'tile-value' }, value), el('div', { class: 'tile-label' }, label));
+    const tile = (label, value, cls) =>
+      el(
+        'div',
+        { class: `tile ${cls || ''}` },
+        el('div', { class: 'tile-value' }, value),
+        el('div', { class: 'tile-label' }, label),
+      );
     return el(
       'div',
       { class: 'tiles' },
@@ -107,9 +136,26 @@
 
   function objectives(view) {
     const rows = view.verdict.objectives.map((o) =>
-      el('tr', { class: o.passed ? 'ok' : 'bad' }, el('td', {}, o.passed ? '✔' : '✘'), el('td', {}, o.name), el('td', {}, o.expected), el('td', {}, o.actual), el('td', {}, o.reason || '')),
+      el(
+        'tr',
+        { class: o.passed ? 'ok' : 'bad' },
+        el('td', {}, o.passed ? '✔' : '✘'),
+        el('td', {}, o.name),
+        el('td', {}, o.expected),
+        el('td', {}, o.actual),
+        el('td', {}, o.reason || ''),
+      ),
     );
-    return el('table', { class: 'objectives' }, el('thead', {}, el('tr', {}, ...['', 'objective', 'expected', 'actual', 'why'].map((h) => el('th', {}, h)))), el('tbody', {}, ...rows));
+    return el(
+      'table',
+      { class: 'objectives' },
+      el(
+        'thead',
+        {},
+        el('tr', {}, ...['', 'objective', 'expected', 'actual', 'why'].map((h) => el('th', {}, h))),
+      ),
+      el('tbody', {}, ...rows),
+    );
   }
 
   function rounds(view) {
@@ -122,16 +168,36 @@
         el('td', {}, `${r.action} ${r.workload}`),
         el('td', {}, r.victims),
         el('td', {}, r.outcome + (r.reason ? `: ${r.reason}` : '')),
-        el('td', { class: 'bar-cell' }, el('span', { class: 'bar', style: `width:${((r.mttrMs || 0) / max) * 100}%` }), el('span', { class: 'bar-text' }, ms(r.mttrMs))),
+        el(
+          'td',
+          { class: 'bar-cell' },
+          el('span', { class: 'bar', style: `width:${((r.mttrMs || 0) / max) * 100}%` }),
+          el('span', { class: 'bar-text' }, ms(r.mttrMs)),
+        ),
       ),
     );
-    return el('table', { class: 'rounds' }, el('thead', {}, el('tr', {}, ...['round', 'action', 'killed', 'outcome', 'MTTR'].map((h) => el('th', {}, h)))), el('tbody', {}, ...rows));
+    return el(
+      'table',
+      { class: 'rounds' },
+      el(
+        'thead',
+        {},
+        el('tr', {}, ...['round', 'action', 'killed', 'outcome', 'MTTR'].map((h) => el('th', {}, h))),
+      ),
+      el('tbody', {}, ...rows),
+    );
   }
 
   function timeline(view) {
     const start = Date.parse(view.startedAt);
     const items = view.markers.map((m) =>
-      el('li', { class: `marker ${m.kind}` }, el('span', { class: 'at' }, `+${((m.at - start) / 1000).toFixed(1)} s`), el('span', { class: 'dot', style: `background:${MARKER_COLORS[m.kind]}` }), m.label),
+      el(
+        'li',
+        { class: `marker ${m.kind}` },
+        el('span', { class: 'at' }, `+${((m.at - start) / 1000).toFixed(1)} s`),
+        el('span', { class: 'dot', style: `background:${MARKER_COLORS[m.kind]}` }),
+        m.label,
+      ),
     );
     return el('ol', { class: 'timeline' }, ...items);
   }
@@ -140,26 +206,83 @@
     root.replaceChildren();
     root.append(
       el('h1', {}, `Chaos report: ${view.experiment}`),
-      el('p', { class: 'meta' }, `${view.description} — target ${view.target}; ${view.startedAt} → ${view.endedAt}; status ${view.status}`),
-      el('div', { class: `verdict ${view.verdict.passed ? 'ok' : 'bad'}`, id: 'verdict' }, view.verdict.passed ? 'Verdict: PASS' : 'Verdict: FAIL'),
+      el(
+        'p',
+        { class: 'meta' },
+        `${view.description} — target ${view.target}; ${view.startedAt} → ${view.endedAt}; status ${view.status}`,
+      ),
+      el(
+        'div',
+        { class: `verdict ${view.verdict.passed ? 'ok' : 'bad'}`, id: 'verdict' },
+        view.verdict.passed ? 'Verdict: PASS' : 'Verdict: FAIL',
+      ),
     );
     if (view.abortReason) root.append(el('p', { class: 'bad' }, `Aborted: ${view.abortReason}`));
-    if (view.verdict.reasons.length) root.append(el('ul', { class: 'reasons' }, ...view.verdict.reasons.map((r) => el('li', {}, r))));
+    if (view.verdict.reasons.length)
+      root.append(el('ul', { class: 'reasons' }, ...view.verdict.reasons.map((r) => el('li', {}, r))));
     root.append(summary(view), el('h2', {}, 'Objectives'), objectives(view));
     if (view.violations.length) {
       root.append(
         el('h2', {}, `Invariant violations (${view.violations.length})`),
-        el('table', { class: 'violations' }, el('tbody', {}, ...view.violations.map((v) => el('tr', { class: 'bad' }, el('td', {}, v.kind), el('td', {}, v.subject), el('td', {}, v.detail))))),
+        el(
+          'table',
+          { class: 'violations' },
+          el(
+            'tbody',
+            {},
+            ...view.violations.map((v) =>
+              el(
+                'tr',
+                { class: 'bad' },
+                el('td', {}, v.kind),
+                el('td', {}, v.subject),
+                el('td', {}, v.detail),
+              ),
+            ),
+          ),
+        ),
       );
     }
     root.append(el('h2', {}, 'Rounds and MTTR'), rounds(view));
     const charts = el('div', { class: 'charts' });
-    root.append(el('h2', {}, 'Load during the run'), el('p', { class: 'legend-note' }, 'Shaded: from the kill to full strength again (red when it never got there). Solid red lines: kills; dashed green: replacement ready / full strength.' + (view.load.source === 'segments' ? ' The report has segment totals only, so each load segment is one step.' : '')), charts);
+    root.append(
+      el('h2', {}, 'Load during the run'),
+      el(
+        'p',
+        { class: 'legend-note' },
+        'Shaded: from the kill to full strength again (red when it never got there). Solid red lines: kills; dashed green: replacement ready / full strength.' +
+          (view.load.source === 'segments'
+            ? ' The report has segment totals only, so each load segment is one step.'
+            : ''),
+      ),
+      charts,
+    );
     if (view.load.source === 'none') charts.append(el('p', {}, 'No load figures in this report.'));
     else {
       const L = view.load;
-      chart(view, charts, 'Orders per second', [{ label: 'succeeded', color: COLORS.ok }, { label: 'failed', color: COLORS.bad }], [L.times, L.ordersPerSecond, L.failedPerSecond], (v) => (v === null ? '–' : `${v.toFixed(1)}/s`));
-      chart(view, charts, 'Order latency', [{ label: 'p50', color: COLORS.p50 }, { label: 'p95', color: COLORS.p95 }, { label: 'p99', color: COLORS.p99, dash: [6, 4] }], [L.times, L.p50Ms, L.p95Ms, L.p99Ms], ms);
+      chart(
+        view,
+        charts,
+        'Orders per second',
+        [
+          { label: 'succeeded', color: COLORS.ok },
+          { label: 'failed', color: COLORS.bad },
+        ],
+        [L.times, L.ordersPerSecond, L.failedPerSecond],
+        (v) => (v === null ? '–' : `${v.toFixed(1)}/s`),
+      );
+      chart(
+        view,
+        charts,
+        'Order latency',
+        [
+          { label: 'p50', color: COLORS.p50 },
+          { label: 'p95', color: COLORS.p95 },
+          { label: 'p99', color: COLORS.p99, dash: [6, 4] },
+        ],
+        [L.times, L.p50Ms, L.p95Ms, L.p99Ms],
+        ms,
+      );
     }
     root.append(el('h2', {}, 'Timeline of kills and recoveries'), timeline(view));
   };

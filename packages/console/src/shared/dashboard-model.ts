@@ -81,7 +81,14 @@ export interface Dashboard {
 }
 
 /** Panel types the console draws; any other type is shown as a panel saying so. */
-export const SUPPORTED_PANEL_TYPES = ['timeseries', 'stat', 'gauge', 'bargauge', 'state-timeline', 'row'] as const;
+export const SUPPORTED_PANEL_TYPES = [
+  'timeseries',
+  'stat',
+  'gauge',
+  'bargauge',
+  'state-timeline',
+  'row',
+] as const;
 
 export function isSupportedPanelType(type: string): boolean {
   return (SUPPORTED_PANEL_TYPES as readonly string[]).includes(type);
@@ -119,14 +126,12 @@ export function variableQuery(v: TemplateVariable): string {
 }
 
 /** The property overrides that apply to a series name (`byName` exact, `byRegexp` unanchored, as Grafana matches). */
-export function overridesFor(
-  fieldConfig: FieldConfig | undefined,
-  name: string,
-): Record<string, unknown> {
+export function overridesFor(fieldConfig: FieldConfig | undefined, name: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const o of fieldConfig?.overrides ?? []) {
     const { id, options } = o.matcher;
-    const hit = id === 'byName' ? name === options : id === 'byRegexp' ? new RegExp(options).test(name) : false;
+    const hit =
+      id === 'byName' ? name === options : id === 'byRegexp' ? new RegExp(options).test(name) : false;
     if (hit) for (const p of o.properties) out[p.id] = p.value;
   }
   return out;

@@ -79,7 +79,11 @@ export interface StateRun {
  * Runs of equal consecutive values (Grafana's state timeline with `mergeValues`); a null ends a run
  * and draws nothing.
  */
-export function stateRuns(times: readonly number[], values: ReadonlyArray<number | null>, step: number): StateRun[] {
+export function stateRuns(
+  times: readonly number[],
+  values: ReadonlyArray<number | null>,
+  step: number,
+): StateRun[] {
   const runs: StateRun[] = [];
   let current: { from: number; value: number } | undefined;
   for (let i = 0; i < times.length; i += 1) {

@@ -109,10 +109,6 @@ export function stepSeconds(rangeMs: number, interval: number): number {
 }
 
 /** Start and end aligned to the step, as Grafana does, so consecutive refreshes reuse the same grid. */
-export function alignRange(
-  fromMs: number,
-  toMs: number,
-  step: number,
-): { start: number; end: number } {
+export function alignRange(fromMs: number, toMs: number, step: number): { start: number; end: number } {
   return { start: Math.floor(fromMs / 1000 / step) * step, end: Math.ceil(toMs / 1000 / step) * step };
 }

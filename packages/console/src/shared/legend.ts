@@ -18,6 +18,7 @@ export function defaultSeriesName(labels: Labels): string {
 }
 
 export function seriesName(legendFormat: string | undefined, labels: Labels): string {
-  if (legendFormat === undefined || legendFormat === '' || legendFormat === '__auto') return defaultSeriesName(labels);
+  if (legendFormat === undefined || legendFormat === '' || legendFormat === '__auto')
+    return defaultSeriesName(labels);
   return renderLegend(legendFormat, labels);
 }

@@ -1,6 +1,7 @@
 /** Grafana's reducers (`reduceOptions.calcs`, legend calcs) over one series' values; nulls are skipped. */
 
-export type Reducer = 'lastNotNull' | 'last' | 'firstNotNull' | 'first' | 'mean' | 'max' | 'min' | 'sum' | 'count';
+export type Reducer =
+  'lastNotNull' | 'last' | 'firstNotNull' | 'first' | 'mean' | 'max' | 'min' | 'sum' | 'count';
 
 export const REDUCER_LABELS: Readonly<Record<Reducer, string>> = {
   lastNotNull: 'Last *',

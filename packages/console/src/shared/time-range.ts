@@ -32,7 +32,8 @@ export function resolveTime(text: string, nowMs: number): number {
   if (rel) return nowMs + (rel[1] === '-' ? -1 : 1) * parseDurationMs(rel[2]);
   if (/^\d+$/.test(t)) return Number(t);
   const parsed = Date.parse(t);
-  if (Number.isNaN(parsed)) throw new Error(`"${text}" is not a time: expected now, now-30m, epoch ms or ISO 8601`);
+  if (Number.isNaN(parsed))
+    throw new Error(`"${text}" is not a time: expected now, now-30m, epoch ms or ISO 8601`);
   return parsed;
 }
 
@@ -45,6 +46,7 @@ export function resolveRange(range: TimeRange, nowMs: number): { fromMs: number;
 
 export function describeRange(range: TimeRange): string {
   return (
-    QUICK_RANGES.find((q) => q.from === range.from && q.to === range.to)?.display ?? `${range.from} to ${range.to}`
+    QUICK_RANGES.find((q) => q.from === range.from && q.to === range.to)?.display ??
+    `${range.from} to ${range.to}`
   );
 }

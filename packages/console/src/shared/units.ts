@@ -60,7 +60,17 @@ function fromNow(epochMs: number, nowMs: number): string {
 }
 
 /** The units this formatter knows; a panel with another unit shows plain numbers and says so. */
-export const KNOWN_UNITS = ['none', 'short', 's', 'ms', 'percentunit', 'percent', 'reqps', 'ops', 'dateTimeFromNow'];
+export const KNOWN_UNITS = [
+  'none',
+  'short',
+  's',
+  'ms',
+  'percentunit',
+  'percent',
+  'reqps',
+  'ops',
+  'dateTimeFromNow',
+];
 
 export function formatValue(
   value: number | null | undefined,
