@@ -16,6 +16,7 @@ import { interpolate, parseLabelValuesQuery, ALL } from '/shared/variables.ts';
 import { variableQuery } from '/shared/dashboard-model.ts';
 
 const ROW_PX = 30;
+const GAP_PX = 6;
 
 function option(value, text, selected) {
   const o = document.createElement('option');
@@ -201,7 +202,7 @@ export function showDashboard({ main, controls, settings }, uid) {
       const body = document.createElement('div');
       body.className = 'panel-body';
       box.append(body);
-      state.panels.push({ panel, box, body, heightPx: h * ROW_PX - 34, cleanup: null });
+      state.panels.push({ panel, box, body, heightPx: h * ROW_PX + (h - 1) * GAP_PX - 40, cleanup: null });
     }
     grid.style.gridAutoRows = `${ROW_PX}px`;
     return grid;

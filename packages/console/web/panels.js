@@ -91,12 +91,14 @@ function drawTimeseries(p, results, ctx) {
     };
   });
   const steps = (d.thresholds?.steps ?? []).filter((s) => s.value !== null);
-  const legendH = 22 * Math.min(frame.series.length, 4) + 10;
   const box = div('uplot-box');
   const legend = buildLegend(panel, frame, series, fmt);
+  // The legend gets what it needs up to 40 % of the panel (then scrolls); the chart gets the rest.
+  legend.style.maxHeight = `${Math.floor(p.heightPx * 0.4)}px`;
   body.replaceChildren(box, legend);
   const width = Math.max(200, body.clientWidth - 8);
-  const height = Math.max(80, p.heightPx - legendH);
+  const height = Math.max(60, p.heightPx - legend.offsetHeight - 6);
+  const ySize = (_u, values) => (values ? Math.max(...values.map((v) => String(v).length)) * 7 + 14 : 50);
   const plot = new uPlot(
     {
       width,
@@ -114,7 +116,12 @@ function drawTimeseries(p, results, ctx) {
       series: [{}, ...series],
       axes: [
         { stroke: '#9fa7b3', grid: { stroke: '#2c3235' } },
-        { stroke: '#9fa7b3', grid: { stroke: '#2c3235' }, size: 70, values: (_u, ticks) => ticks.map(fmt) },
+        {
+          stroke: '#9fa7b3',
+          grid: { stroke: '#2c3235' },
+          size: ySize,
+          values: (_u, ticks) => ticks.map(fmt),
+        },
       ],
       hooks: {
         draw: [

@@ -104,7 +104,15 @@
             value: (_u, v) => unitFmt(v),
           })),
         ],
-        axes: [{}, { values: (_u, ticks) => ticks.map(unitFmt), size: 70 }],
+        axes: [
+          { stroke: '#9fa7b3', grid: { stroke: '#2c3235' } },
+          {
+            stroke: '#9fa7b3',
+            grid: { stroke: '#2c3235' },
+            values: (_u, ticks) => ticks.map(unitFmt),
+            size: 70,
+          },
+        ],
         hooks: { drawClear: [shading(view)], draw: [markerLines(view)] },
       },
       data,
