@@ -331,12 +331,20 @@ describe('console in Chromium', () => {
     expect(await replicas.locator('.legend').textContent()).toContain('order desired');
     // Every query was valid PromQL once the variables were interpolated.
     expect(await page.locator('.panel-message', { hasText: 'Query failed' }).count()).toBe(0);
-    expect(await page.locator('label.picker[data-variable="service"] option').allTextContents()).toEqual([
-      'All',
-      'inventory',
-      'order',
-    ]);
     await page.screenshot({ path: join(shots, 'platform-overview.png'), fullPage: true });
+    const picker = page.locator('details.picker[data-variable="service"]');
+    expect(await picker.locator('.var-option').allTextContents()).toEqual(['All', 'inventory', 'order']);
+    expect(await picker.locator('summary').textContent()).toBe('Service: All');
+    // Choosing one service narrows every panel's queries to it ($service becomes "order").
+    await picker.locator('summary').click();
+    await picker.locator('.var-option', { hasText: 'order' }).click();
+    expect(await picker.locator('summary').textContent()).toBe('Service: order');
+    await page.waitForFunction(
+      `[...document.querySelectorAll('[data-panel-id="2"] .legend-name')].map((e) => e.textContent).join() === 'order'`,
+      undefined,
+      { timeout: 15_000 },
+    );
+    await picker.locator('summary').click();
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
@@ -383,6 +391,72 @@ describe('console in Chromium', () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
+
+  it('shows the last chaos report on the Chaos page', async () => {
+    const { page, errors } = await openPage(`${consoleHandle.url}/#/chaos`);
+    const frame = page.frameLocator('iframe.report-frame');
+    await expect(frame.locator('#verdict').textContent()).resolves.toBe('Verdict: FAIL');
+    expect(await frame.locator('.chart canvas').count()).toBeGreaterThanOrEqual(2);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 30_000);
+
+  it('draws a gauge, and says inside a panel when it cannot draw its type', async () => {
+    const dir = join(tmp, 'synthetic-dashboards');
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      join(dir, 'synthetic.json'),
+      JSON.stringify({
+        uid: 'synthetic',
+        title: 'Synthetic',
+        time: { from: 'now-5m', to: 'now' },
+        panels: [
+          {
+            id: 1,
+            type: 'gauge',
+            title: 'Ready order replicas',
+            gridPos: { x: 0, y: 0, w: 8, h: 6 },
+            fieldConfig: { defaults: { unit: 'short', min: 0, max: 4 } },
+            targets: [
+              {
+                refId: 'A',
+                expr: 'max(kube_deployment_status_replicas_ready{deployment="order"})',
+                instant: true,
+              },
+            ],
+          },
+          {
+            id: 2,
+            type: 'heatmap',
+            title: 'Latency heatmap',
+            gridPos: { x: 8, y: 0, w: 8, h: 6 },
+            targets: [],
+          },
+        ],
+      }),
+    );
+    const synthetic = await startConsole({
+      port: 0,
+      controlUrl: runtime.controlUrl,
+      prometheusUrl: runtime.prometheusUrl,
+      dashboardsDir: dir,
+      reportsDir: tmp,
+      logger: silent,
+    });
+    try {
+      const { page, errors } = await openPage(`${synthetic.url}/#/d/synthetic`);
+      const gauge = page.locator('[data-panel-id="1"]');
+      await gauge.locator('canvas').waitFor({ timeout: 15_000 });
+      expect(await gauge.locator('.stat-value').textContent()).toBe('2');
+      expect(await page.locator('[data-panel-id="2"] .panel-message').textContent()).toBe(
+        'The console cannot draw panels of type "heatmap"; open this dashboard in Grafana.',
+      );
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      await synthetic.close();
+    }
+  }, 30_000);
 
   it('opens report.html from disk with the network off and shows the verdict and charts', async () => {
     const report = JSON.parse(

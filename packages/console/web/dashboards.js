@@ -26,15 +26,55 @@ function option(value, text, selected) {
   return o;
 }
 
-function select(label, options, onChange, multiple = false) {
+function select(label, options, onChange) {
   const wrap = document.createElement('label');
   wrap.className = 'picker';
   wrap.append(label + ' ');
   const s = document.createElement('select');
-  s.multiple = multiple;
   s.append(...options);
   s.addEventListener('change', () => onChange(s));
   wrap.append(s);
+  return wrap;
+}
+
+/**
+ * A variable's picker as Grafana draws it: the current value(s) in a button, a drop-down list of
+ * options (checkboxes for a multi-value variable; All clears the others, another option clears All).
+ */
+function variablePicker(v, choices, current, onChange) {
+  const wrap = document.createElement('details');
+  wrap.className = 'picker variable';
+  wrap.dataset.variable = v.name;
+  const summary = document.createElement('summary');
+  const list = document.createElement('div');
+  list.className = 'var-options';
+  const selected = new Set(current);
+  const describe = () => {
+    const texts = choices.filter((c) => selected.has(c.value)).map((c) => c.text);
+    summary.textContent = `${v.label || v.name}: ${texts.join(' + ') || 'None'}`;
+  };
+  for (const c of choices) {
+    const label = document.createElement('label');
+    label.className = 'var-option';
+    const input = document.createElement('input');
+    input.type = v.multi ? 'checkbox' : 'radio';
+    input.name = `var-${v.name}`;
+    input.value = c.value;
+    input.checked = selected.has(c.value);
+    input.addEventListener('change', () => {
+      if (!v.multi || c.value === ALL) selected.clear();
+      else selected.delete(ALL);
+      if (input.checked) selected.add(c.value);
+      else selected.delete(c.value);
+      for (const other of list.querySelectorAll('input')) other.checked = selected.has(other.value);
+      describe();
+      onChange([...selected]);
+    });
+    label.append(input, c.text);
+    list.append(label);
+  }
+  describe();
+  wrap.append(summary, list);
   return wrap;
 }
 
@@ -86,21 +126,14 @@ export function showDashboard({ main, controls, settings }, uid) {
         allValue: v.allValue,
         options: optionsList,
       };
-      const opts = [
-        ...(v.includeAll ? [option(ALL, 'All', current.includes(ALL))] : []),
-        ...optionsList.map((o) => option(o, o, current.includes(o))),
+      const choices = [
+        ...(v.includeAll ? [{ value: ALL, text: 'All' }] : []),
+        ...optionsList.map((o) => ({ value: o, text: o })),
       ];
-      const picker = select(
-        v.label || v.name,
-        opts,
-        (s) => {
-          const chosen = [...s.selectedOptions].map((o) => o.value);
-          state.vars[v.name] = { ...state.vars[v.name], values: chosen.length ? chosen : [ALL] };
-          refreshPanels();
-        },
-        !!v.multi,
-      );
-      picker.dataset.variable = v.name;
+      const picker = variablePicker(v, choices, current, (chosen) => {
+        state.vars[v.name] = { ...state.vars[v.name], values: chosen.length ? chosen : [ALL] };
+        refreshPanels();
+      });
       if (error) picker.title = error;
       bar.append(picker);
     }
