@@ -332,6 +332,12 @@ describe('console in Chromium', () => {
     // Every query was valid PromQL once the variables were interpolated.
     expect(await page.locator('.panel-message', { hasText: 'Query failed' }).count()).toBe(0);
     await page.screenshot({ path: join(shots, 'platform-overview.png'), fullPage: true });
+    // The time-range picker re-queries every panel and keeps the range in the URL, as Grafana does.
+    await page
+      .locator('label.picker', { hasText: 'Time range' })
+      .locator('select')
+      .selectOption({ label: 'Last 5 minutes' });
+    await page.waitForFunction(`window.location.hash.includes('from=now-5m')`, undefined, { timeout: 5_000 });
     const picker = page.locator('details.picker[data-variable="service"]');
     expect(await picker.locator('.var-option').allTextContents()).toEqual(['All', 'inventory', 'order']);
     expect(await picker.locator('summary').textContent()).toBe('Service: All');

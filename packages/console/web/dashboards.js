@@ -140,12 +140,15 @@ export function showDashboard({ main, controls, settings }, uid) {
     return bar;
   }
 
-  function queryContext(panelWidthPx) {
+  function queryContext(panel, panelWidthPx) {
     const { fromMs, toMs } = resolveRange(state.range, Date.now());
     const rangeMs = toMs - fromMs;
-    // As Grafana's Prometheus data source: $__interval is the query step (the rounded interval,
-    // at least the scrape interval, raised to stay under 11,000 points), and $__rate_interval follows it.
-    const step = stepSeconds(rangeMs, intervalMs(rangeMs, Math.max(1, Math.round(panelWidthPx)), scrapeMs));
+    // As Grafana's Prometheus data source: $__interval is the query step (the rounded interval over
+    // the panel's max data points — its width by default —, at least the panel's min interval or else
+    // the scrape interval, raised to stay under 11,000 points), and $__rate_interval follows it.
+    const maxDataPoints = panel.maxDataPoints ?? Math.max(1, Math.round(panelWidthPx));
+    const minIntervalMs = panel.interval ? parseDurationMs(panel.interval) : scrapeMs;
+    const step = stepSeconds(rangeMs, intervalMs(rangeMs, maxDataPoints, minIntervalMs));
     const interval = step * 1000;
     const builtins = {
       __interval: formatPromDuration(interval),
@@ -186,7 +189,7 @@ export function showDashboard({ main, controls, settings }, uid) {
 
   async function refreshPanel(p) {
     if (state.stopped) return;
-    const ctx = queryContext(p.body.clientWidth || 400);
+    const ctx = queryContext(p.panel, p.body.clientWidth || 400);
     if (!settings.prometheus.available && p.panel.type !== 'row') {
       p.body.classList.add('panel-message');
       p.body.textContent = `No data: Prometheus is not running. ${settings.prometheus.install}`;
@@ -199,6 +202,16 @@ export function showDashboard({ main, controls, settings }, uid) {
       p.body.classList.add('panel-message');
       p.body.textContent = `Query failed: ${error.message}`;
     }
+  }
+
+  /** Keeps the time range and refresh in the URL (as Grafana does) so a reload or a shared link keeps them. */
+  function saveToUrl() {
+    const params = new URLSearchParams({
+      from: state.range.from,
+      to: state.range.to,
+      refresh: state.refresh ?? '',
+    });
+    window.history.replaceState(null, '', `#/d/${encodeURIComponent(uid)}?${params}`);
   }
 
   function refreshPanels() {
@@ -248,7 +261,7 @@ export function showDashboard({ main, controls, settings }, uid) {
       from: params.get('from') ?? state.dashboard.time?.from ?? 'now-30m',
       to: params.get('to') ?? state.dashboard.time?.to ?? 'now',
     };
-    state.refresh = params.get('refresh') ?? state.dashboard.refresh ?? null;
+    state.refresh = params.has('refresh') ? params.get('refresh') || null : (state.dashboard.refresh ?? null);
     const header = document.createElement('div');
     header.className = 'dash-header';
     const h1 = document.createElement('h1');
@@ -266,6 +279,7 @@ export function showDashboard({ main, controls, settings }, uid) {
         (s) => {
           const [from, to] = s.value.split('|');
           state.range = { from, to };
+          saveToUrl();
           refreshPanels();
         },
       ),
@@ -277,6 +291,7 @@ export function showDashboard({ main, controls, settings }, uid) {
         ],
         (s) => {
           state.refresh = s.value || null;
+          saveToUrl();
           schedule();
         },
       ),
