@@ -98,7 +98,12 @@ function drawTimeseries(p, results, ctx) {
   body.replaceChildren(box, legend);
   const width = Math.max(200, body.clientWidth - 8);
   const height = Math.max(60, p.heightPx - legend.offsetHeight - 6);
-  const ySize = (_u, values) => (values ? Math.max(...values.map((v) => String(v).length)) * 7 + 14 : 50);
+  // Axis labels: the value format without trailing zeros ("0.5", "2%"), and a gutter wide enough for them.
+  const tickText = (v) =>
+    fmt(v)
+      .replace(/(\.\d*?)0+(?=\D|$)/, '$1')
+      .replace(/\.(?=\D|$)/, '');
+  const ySize = (_u, values) => (values ? Math.max(...values.map((v) => String(v).length)) * 7.5 + 24 : 60);
   const plot = new uPlot(
     {
       width,
@@ -120,7 +125,9 @@ function drawTimeseries(p, results, ctx) {
           stroke: '#9fa7b3',
           grid: { stroke: '#2c3235' },
           size: ySize,
-          values: (_u, ticks) => ticks.map(fmt),
+          // decimals: 0 means whole numbers: no ticks between them (Grafana limits its ticks the same way).
+          ...(d.decimals === 0 ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000] } : {}),
+          values: (_u, ticks) => ticks.map(tickText),
         },
       ],
       hooks: {
