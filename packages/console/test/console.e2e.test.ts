@@ -398,14 +398,27 @@ describe('console in Chromium', () => {
     await page.close();
   }, 60_000);
 
-  it('shows the last chaos report on the Chaos page', async () => {
+  it('shows a kill live on the Chaos page, with the order charts and the last report', async () => {
     const { page, errors } = await openPage(`${consoleHandle.url}/#/chaos`);
+    const victim = runtime.replicas().find((r) => r.service === 'inventory' && r.ready)!;
+    await fetch(`${runtime.controlUrl}/replicas/${victim.name}/kill`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"signal":"SIGKILL"}',
+    });
+    await page.locator('.chaos-kills .event.killed', { hasText: victim.name }).waitFor({ timeout: 15_000 });
+    await page.locator('.chaos-live .chaos-chart canvas').nth(1).waitFor({ timeout: 15_000 });
     const frame = page.frameLocator('iframe.report-frame');
     await expect(frame.locator('#verdict').textContent()).resolves.toBe('Verdict: FAIL');
     expect(await frame.locator('.chart canvas').count()).toBeGreaterThanOrEqual(2);
+    await page.screenshot({ path: join(shots, 'chaos-page.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
-  }, 30_000);
+    await waitFor(
+      () => runtime.replicas().filter((r) => r.service === 'inventory' && r.ready).length === 1,
+      'inventory replaced',
+    );
+  }, 45_000);
 
   it('draws a gauge, and says inside a panel when it cannot draw its type', async () => {
     const dir = join(tmp, 'synthetic-dashboards');

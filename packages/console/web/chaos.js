@@ -1,11 +1,16 @@
 /* global document */
-// The last chaos run: the same page `pnpm chaos run` writes as report.html, rendered by the server.
+// The chaos page: a running experiment as it happens (order rate and latency with kill markers), then
+// the last report, the same page `pnpm chaos run` writes as report.html, rendered by the server.
 import { getJson, HttpProblem } from './http.js';
+import { showChaosLive } from './chaos-live.js';
 
-export function showChaos({ main }) {
+export function showChaos({ main, settings }) {
+  const stopLive = showChaosLive(main, settings);
   const box = document.createElement('section');
   box.className = 'chaos';
-  main.append(box);
+  const heading = document.createElement('h2');
+  heading.textContent = 'Last chaos report';
+  main.append(heading, box);
   getJson('/api/chaos/report')
     .then(() => {
       const frame = document.createElement('iframe');
@@ -24,5 +29,5 @@ export function showChaos({ main }) {
           ? error.message
           : `Could not read the report: ${error.message}`;
     });
-  return () => {};
+  return stopLive;
 }
