@@ -51,6 +51,8 @@ export interface ReportView {
   readonly endedAt: string;
   readonly verdict: ChaosReportLike['verdict'];
   readonly violations: NonNullable<ChaosReportLike['violations']>;
+  /** One line on the data-invariant check: done and what it found, skipped and why, or failed. */
+  readonly invariants: string | null;
   readonly kills: number;
   readonly successRatio: number | null;
   readonly sent: number;
@@ -157,6 +159,16 @@ export function loadSeries(report: ChaosReportLike): LoadSeries {
   return segments.length > 0 ? segmentSteps(segments) : EMPTY_LOAD;
 }
 
+export function invariantsLine(report: ChaosReportLike): string | null {
+  const inv = report.invariants;
+  if (!inv) return report.violations ? `${report.violations.length} invariant violation(s)` : null;
+  if (inv.error) return `invariants not checked: ${inv.error}`;
+  if (!inv.checked) return `invariants not checked${inv.reason ? `: ${inv.reason}` : ''}`;
+  const found = inv.violations?.length ?? 0;
+  const settled = inv.settled === false ? ` (platform not settled: ${inv.settleDetail ?? 'unknown'})` : '';
+  return `invariants checked: ${found === 0 ? 'no violation' : `${found} violation(s)`}${settled}`;
+}
+
 export function reportView(report: ChaosReportLike): ReportView {
   const input: unknown = report;
   const shape = input as { rounds?: unknown; verdict?: unknown } | null;
@@ -180,7 +192,8 @@ export function reportView(report: ChaosReportLike): ReportView {
     startedAt: report.startedAt,
     endedAt: report.endedAt,
     verdict: report.verdict,
-    violations: report.violations ?? [],
+    violations: report.invariants?.violations ?? report.violations ?? [],
+    invariants: invariantsLine(report),
     kills: report.kills ?? report.rounds.reduce((n, r) => n + (r.timeline?.kills.length ?? 0), 0),
     successRatio: counted ? (counted.sent > 0 ? counted.succeeded / counted.sent : null) : null,
     sent: counted?.sent ?? 0,

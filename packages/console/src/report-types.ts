@@ -76,6 +76,8 @@ export interface ObjectiveLike {
   readonly expected: string;
   readonly actual: string;
   readonly reason?: string;
+  /** Further lines (e.g. the violations an objective found). */
+  readonly details?: readonly string[];
 }
 
 export interface ViolationLike {
@@ -97,7 +99,12 @@ export interface ChaosReportLike {
   readonly rounds: readonly RoundLike[];
   readonly mttr?: {
     readonly unit?: string;
-    readonly summary?: Readonly<Record<string, number | null>>;
+    readonly summary?: {
+      readonly count?: number;
+      readonly p50?: number | null;
+      readonly p95?: number | null;
+      readonly max?: number | null;
+    };
     readonly valuesMs: ReadonlyArray<number | null>;
   };
   readonly kills?: number;
@@ -117,7 +124,16 @@ export interface ChaosReportLike {
     readonly objectives: readonly ObjectiveLike[];
     readonly reasons: readonly string[];
   };
-  /** Data-invariant violations found after the run (the chaos engine's invariants objective), if any. */
+  /** The data invariants checked on the quiet platform after the run (absent with --no-invariants). */
+  readonly invariants?: {
+    readonly checked: boolean;
+    readonly settled?: boolean;
+    readonly settleDetail?: string;
+    readonly violations?: readonly ViolationLike[];
+    readonly error?: string;
+    readonly reason?: string;
+  };
+  /** Violations at the top level (an older report shape); `invariants.violations` wins. */
   readonly violations?: readonly ViolationLike[];
   readonly events?: ReadonlyArray<{
     readonly at: number;

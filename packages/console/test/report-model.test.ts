@@ -70,9 +70,21 @@ describe('chaos report view', () => {
     ]);
   });
 
-  it('computes the success ratio of the counted orders and keeps the violations', () => {
+  it('computes the success ratio of the counted orders and keeps the invariant violations', () => {
     expect(view.successRatio).toBe(0.99);
-    expect(view.violations).toHaveLength(1);
+    expect(view.violations.map((v) => [v.kind, v.subject])).toEqual([['stock-not-conserved', 'p-001']]);
+    expect(view.invariants).toBe('invariants checked: 1 violation(s)');
+  });
+
+  it('says when the invariants were not checked, and reads top-level violations of older reports', () => {
+    const skipped = reportView({ ...report, invariants: { checked: false, reason: '--no-invariants' } });
+    expect([skipped.invariants, skipped.violations]).toEqual(['invariants not checked: --no-invariants', []]);
+    const older = reportView({
+      ...report,
+      invariants: undefined,
+      violations: [{ kind: 'k', subject: 's', detail: 'd' }],
+    });
+    expect([older.invariants, older.violations.length]).toEqual(['1 invariant violation(s)', 1]);
   });
 
   it('rejects input that is not a chaos report', () => {

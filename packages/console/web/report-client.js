@@ -229,6 +229,10 @@
     if (view.verdict.reasons.length)
       root.append(el('ul', { class: 'reasons' }, ...view.verdict.reasons.map((r) => el('li', {}, r))));
     root.append(summary(view), el('h2', {}, 'Objectives'), objectives(view));
+    if (view.invariants)
+      root.append(
+        el('p', { class: view.violations.length ? 'bad' : 'meta', id: 'invariants' }, view.invariants),
+      );
     if (view.violations.length) {
       root.append(
         el('h2', {}, `Invariant violations (${view.violations.length})`),
