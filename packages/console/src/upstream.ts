@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
@@ -15,7 +15,6 @@ const PASSED_HEADERS = ['content-type', 'cache-control', 'x-request-id'];
  */
 export async function pipeGet(
   url: string,
-  req: Request,
   res: Response,
   options: { headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<void> {
@@ -48,5 +47,4 @@ export async function pipeGet(
   const body = Readable.fromWeb(upstream.body as WebReadableStream<Uint8Array>);
   body.on('error', () => res.destroy());
   body.pipe(res);
-  void req;
 }

@@ -42,7 +42,7 @@ export function prometheusRoutes(prometheusUrl: string | null, logger: Pick<Logg
       );
     }
     try {
-      await pipeGet(`${prometheusUrl}/${path}${queryString(req)}`, req, res, { timeoutMs: 30_000 });
+      await pipeGet(`${prometheusUrl}/${path}${queryString(req)}`, res, { timeoutMs: 30_000 });
     } catch (error) {
       if (!(error instanceof UpstreamUnreachableError)) throw error;
       logger.warn({ err: error }, 'prometheus unreachable');

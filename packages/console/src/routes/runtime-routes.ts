@@ -34,7 +34,7 @@ export function runtimeRoutes(controlUrl: string): Router {
     if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
     if (path === 'events') headers.accept = 'text/event-stream';
     try {
-      await pipeGet(`${controlUrl}/${path}${queryString(req)}`, req, res, {
+      await pipeGet(`${controlUrl}/${path}${queryString(req)}`, res, {
         headers,
         timeoutMs: path === 'events' ? undefined : 10_000,
       });
