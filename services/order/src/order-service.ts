@@ -267,7 +267,7 @@ export class OrderService {
     // in the same statement as the failure; inventory's release is idempotent and leaves a tombstone
     // that refuses a reservation still in flight, so arming one for nothing costs a call, never stock.
     try {
-      if (await orders.fail(order.id, unavailableProblem(error), now, true)) {
+      if (await orders.fail(order.id, unavailableProblem(error), now)) {
         metrics.order('failed');
         logger.warn({ orderId: order.id, err: error }, 'order failed: inventory unavailable, release armed');
         dispatcher.wake();

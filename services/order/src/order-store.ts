@@ -217,8 +217,11 @@ export class OrderStore {
     return (rowCount ?? 0) > 0;
   }
 
-  /** pending → failed, arming the release of whatever the reservation call may have reserved. */
-  async fail(id: string, problem: StoredProblem, now: Date, release: boolean): Promise<boolean> {
+  /**
+   * pending → failed, arming in the same statement the release of whatever the reservation call may
+   * have reserved (always: a release of nothing leaves a tombstone in inventory, never costs stock).
+   */
+  async fail(id: string, problem: StoredProblem, now: Date): Promise<boolean> {
     const { rows } = await this.#pool.query<{ failed: number }>({
       name: 'orders-fail',
       text: `WITH f AS (
@@ -226,10 +229,10 @@ export class OrderStore {
           WHERE id = $1 AND status = 'pending' RETURNING id),
         r AS (
           INSERT INTO orders.outbox AS ob (order_id, kind, payload, attempts, next_attempt_at, created_at)
-          SELECT id, 'release-reservation', '{}', 0, $3, $3 FROM f WHERE $4::boolean
+          SELECT id, 'release-reservation', '{}', 0, $3, $3 FROM f
           ${UPSERT_RELEASE})
         SELECT count(*)::int AS failed FROM f`,
-      values: [id, JSON.stringify(problem), now, release],
+      values: [id, JSON.stringify(problem), now],
     });
     return (rows[0]?.failed ?? 0) > 0;
   }

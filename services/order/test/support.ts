@@ -271,6 +271,9 @@ export interface FaultyNetwork extends Listening {
 /** A proxy in front of inventory that plants the network faults of ReservationPath. */
 export async function startFaultyNetwork(inventoryUrl: string): Promise<FaultyNetwork> {
   const held: Array<{ url: string; body: string; headers: Record<string, string> }> = [];
+  // Reservations on their way to inventory: a release waits for them, so that a planted "timed out
+  // after inventory reserved" really reserved before the release arrives, however slow the machine.
+  const inflight = new Set<Promise<unknown>>();
   let forwarded = 0;
   const forward = async (
     method: string,
@@ -296,7 +299,13 @@ export async function startFaultyNetwork(inventoryUrl: string): Promise<FaultyNe
         held.push({ url: req.url ?? '/', body, headers });
         return; // never answered: the caller times out
       }
-      void forward(req.method ?? 'GET', req.url ?? '/', body, headers).then(
+      const before = req.method === 'DELETE' ? Promise.allSettled([...inflight]) : Promise.resolve();
+      const sent = before.then(() => forward(req.method ?? 'GET', req.url ?? '/', body, headers));
+      if (reservation) {
+        inflight.add(sent);
+        void sent.finally(() => inflight.delete(sent)).catch(() => undefined);
+      }
+      void sent.then(
         async (answer) => {
           if (reservation) forwarded += 1;
           if (path === 'reset') return void req.socket.destroy();
