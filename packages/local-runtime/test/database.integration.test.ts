@@ -1,6 +1,9 @@
 // The database as a supervised StatefulSet: the real PostgreSQL under the runtime, read from the real
 // k8s/base/postgres manifest, killed behind the runtime's back and through the control API, frozen.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+
+// Waits poll with deadlines up to 30 s (a busy machine); each test gets room for them.
+jest.setTimeout(90_000);
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
