@@ -36,6 +36,8 @@ export interface Runtime {
   readonly frontUrls: Readonly<Record<string, string>>;
   readonly prometheusUrl: string | null;
   readonly databaseUrl: string | null;
+  /** Where the cluster lives: the plan's folder, unless the postgres user cannot reach it (as root). */
+  readonly databaseDataDir: string | null;
   replicas(): ReplicaView[];
   /** Stops everything: replicas (preStop, SIGTERM, grace), Prometheus, PostgreSQL; data is kept. */
   stop(): Promise<void>;
@@ -137,6 +139,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     frontUrls: parts.frontUrls,
     prometheusUrl: parts.prometheus?.url ?? null,
     databaseUrl: parts.databaseUrl,
+    databaseDataDir: parts.databaseDataDir ?? null,
     replicas: () => parts.replicas().map((r) => parts.view(r)),
     stop() {
       stopping ??= (async () => {
