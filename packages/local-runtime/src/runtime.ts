@@ -36,6 +36,8 @@ export interface Runtime {
   readonly frontUrls: Readonly<Record<string, string>>;
   readonly prometheusUrl: string | null;
   readonly databaseUrl: string | null;
+  /** Where the cluster lives: the plan's folder, unless the postgres user cannot reach it (as root). */
+  readonly databaseDataDir: string | null;
   replicas(): ReplicaView[];
   /** Stops everything: replicas (preStop, SIGTERM, grace), Prometheus, PostgreSQL; data is kept. */
   stop(): Promise<void>;
@@ -94,13 +96,24 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   try {
     await step(logger, 'control API', () => parts.startControlApi());
     await step(logger, 'front ports', () => parts.startFronts());
-    // PostgreSQL and Prometheus start side by side: both mostly wait for their process.
-    const started = await Promise.allSettled([
-      step(logger, 'postgres', () => parts.startDatabase()),
-      step(logger, 'prometheus', () => parts.startPrometheus()),
+    // Prometheus (optional) starts beside the rest: the Deployments wait only for the database.
+    const prometheus = step(logger, 'prometheus', () => parts.startPrometheus()).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    const database = step(logger, 'postgres', () => parts.startDatabase()).then(() =>
+      step(logger, 'deployments', () => parts.startDeployments()),
+    );
+    // Both settle before anything is stopped, so no Prometheus starts after the clean-up.
+    const [started, prometheusFailure] = await Promise.all([
+      database.then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+      prometheus,
     ]);
-    for (const result of started) if (result.status === 'rejected') throw result.reason;
-    await step(logger, 'deployments', () => parts.startDeployments());
+    if (started !== undefined) throw started;
+    if (prometheusFailure !== undefined) throw prometheusFailure;
     await step(logger, 'autoscalers', () => parts.startAutoscaler());
   } catch (error) {
     await parts.stop();
@@ -126,6 +139,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     frontUrls: parts.frontUrls,
     prometheusUrl: parts.prometheus?.url ?? null,
     databaseUrl: parts.databaseUrl,
+    databaseDataDir: parts.databaseDataDir ?? null,
     replicas: () => parts.replicas().map((r) => parts.view(r)),
     stop() {
       stopping ??= (async () => {

@@ -1,7 +1,10 @@
 // The database as a supervised StatefulSet: the real PostgreSQL under the runtime, read from the real
 // k8s/base/postgres manifest, killed behind the runtime's back and through the control API, frozen.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+
+// Waits poll with deadlines up to 30 s (a busy machine); each test gets room for them.
+jest.setTimeout(90_000);
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../src/networking/ports.ts';
@@ -43,6 +46,7 @@ describe('the database as a StatefulSet (postgres-0)', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'runtime-db-'));
+    await chmod(dir, 0o755); // PostgreSQL runs as the postgres user when we are root
     const k8s = path.join(dir, 'k8s');
     await mkdir(k8s);
     await copyFile(
@@ -66,6 +70,8 @@ describe('the database as a StatefulSet (postgres-0)', () => {
     });
     client = new ControlClient(runtime.controlUrl);
     await waitFor(() => postgres0()?.ready, 'postgres-0 ready', 30_000);
+    // The cluster is where it was asked to be (the folder is open to the postgres user).
+    expect(runtime.databaseDataDir).toBe(path.join(dir, 'data', 'postgres'));
   }, 60_000);
 
   afterAll(async () => {

@@ -11,7 +11,7 @@ export const fixtureManifests = path.join(testDir, 'fixtures', 'k8s');
 export async function waitFor<T>(
   check: () => T | undefined | false | Promise<T | undefined | false>,
   what: string,
-  timeoutMs = 15_000,
+  timeoutMs = 30_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -28,7 +28,7 @@ export function nextEvent(
   afterSeq: number,
   match: (event: RuntimeEvent) => boolean,
   what: string,
-  timeoutMs = 15_000,
+  timeoutMs = 30_000,
 ): Promise<RuntimeEvent> {
   const seen = events.after(afterSeq).find(match);
   if (seen) return Promise.resolve(seen);

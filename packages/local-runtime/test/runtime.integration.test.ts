@@ -1,6 +1,9 @@
 // The runtime against fixture services (test/fixtures/fixture-server.ts): real processes, probes,
 // replacement, routing, rolling restarts and back-off; PostgreSQL and Prometheus are left out.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+
+// Waits poll with deadlines up to 30 s (a busy machine); each test gets room for them.
+jest.setTimeout(90_000);
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,14 +33,15 @@ describe('local runtime with fixture services', () => {
       postgres: false,
       prometheus: false,
       command: fixtureCommand,
-      timeScale: 0.2,
+      // Probe timings × 0.5 (timeouts of 500 ms): a busy machine does not fail a probe of a healthy replica.
+      timeScale: 0.5,
       // One evaluation at start (min/max only); CPU-driven scaling is covered by hpa.test.ts.
       hpaIntervalMs: 3_600_000,
       logger: silent,
     });
     client = new ControlClient(runtime.controlUrl);
-    await waitFor(() => runtime.replicas().filter((r) => r.ready).length === 6, '6 ready replicas');
-  });
+    await waitFor(() => runtime.replicas().filter((r) => r.ready).length === 6, '6 ready replicas', 60_000);
+  }, 90_000);
 
   afterAll(async () => {
     await runtime?.stop();

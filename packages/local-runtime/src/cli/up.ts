@@ -271,7 +271,8 @@ async function spawnDaemon(
     cwd: repoRoot,
     detached: true,
     stdio: ['ignore', log, log],
-    env: process.env,
+    // Node's compile cache: the daemon's own start (its imports) is quicker from the second `up` on.
+    env: { NODE_COMPILE_CACHE: path.join(paths.dataDir, 'node-compile-cache'), ...process.env },
   });
   closeSync(log);
   writeFileSync(paths.pidFile, `${child.pid}\n`);

@@ -135,7 +135,8 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       `--web.listen-address=127.0.0.1:${options.port}`,
       '--web.enable-lifecycle',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    // POD_NAME marks it as the runtime's: the next `up` stops it if this runtime was killed.
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, POD_NAME: 'prometheus' } },
   );
   child.stdout.pipe(log, { end: false });
   child.stderr.pipe(log, { end: false });

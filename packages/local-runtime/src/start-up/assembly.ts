@@ -238,6 +238,8 @@ export class RuntimeAssembly {
     });
     this.prometheus = prometheus;
     this.#cleanups.push(() => prometheus.stop());
+    // Replicas may have started meanwhile: write their scrape targets now.
+    this.#changed();
   }
 
   /** Step: every Deployment's controller, which starts its replicas. */
@@ -340,7 +342,9 @@ export class RuntimeAssembly {
     setImmediate(() => {
       this.#filesPending = false;
       const running = this.replicas().filter((r) => r.pid !== null);
-      const pids = JSON.stringify(running.map((r) => ({ pid: r.pid, name: r.name })));
+      const entries = running.map((r) => ({ pid: r.pid, name: r.name }));
+      if (this.prometheus) entries.push({ pid: this.prometheus.pid, name: 'prometheus' });
+      const pids = JSON.stringify(entries);
       void writeFile(this.plan.leftoversFile, pids).catch(() => undefined);
       // The database has no /metrics: Prometheus scrapes the services' replicas and the runtime.
       const scraped = running.filter((r) => r.spec.kind === 'Deployment');

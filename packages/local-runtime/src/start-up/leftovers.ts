@@ -24,7 +24,7 @@ export async function stopLeftovers(file: string, logger: Logger): Promise<numbe
   for (const { pid, name } of entries) {
     const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
     if (!environ.split('\0').includes(`POD_NAME=${name}`)) continue;
-    logger.warn({ pid, replica: name }, 'stopping a replica left by a previous runtime');
+    logger.warn({ pid, replica: name }, `stopping ${name} (pid ${pid}), left by a runtime that was killed`);
     try {
       // The whole process group: a left-over PostgreSQL's backends hold its port too.
       process.kill(-pid, 'SIGKILL');
