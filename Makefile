@@ -16,7 +16,7 @@ $(INSTALLED): pnpm-lock.yaml package.json
 	@bash .ci/setup.sh
 	@touch $@
 
-.PHONY: help install build lint test bench up down status logs restart chaos clean
+.PHONY: help install kubectl build lint test bench up down status logs restart chaos clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,13 +25,18 @@ install: ## install Node 24 (if the machine's Node is older), pnpm and all depen
 	@bash .ci/setup.sh
 	@touch $(INSTALLED)
 
+# The manifest tests render the kustomize overlays: kubectl with kustomize v5, installed into .tools/kubectl
+# unless one is on PATH (the script is idempotent and says what it does).
+kubectl: ## kubectl with kustomize v5 for the manifest tests (k8s/scripts/install-kubectl.sh)
+	@bash k8s/scripts/install-kubectl.sh
+
 build: $(INSTALLED) ## type-check the whole repository (strict TypeScript)
 	pnpm build
 
 lint: $(INSTALLED) ## ESLint, Prettier, and the Jenkinsfile/workflow linters run by the tests
 	pnpm lint
 
-test: $(INSTALLED) ## what CI runs: lint, type-check and every test
+test: $(INSTALLED) kubectl ## what CI runs: lint, type-check and every test (needs promtool: bash k8s/scripts/install-prometheus.sh)
 	pnpm lint
 	pnpm build
 	mkdir -p reports

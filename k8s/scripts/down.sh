@@ -2,7 +2,7 @@
 # `make down [RUNTIME=auto|kind|local]`: deletes the KIND cluster, or stops the local runtime.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR
 source k8s/scripts/lib.sh
 
 requested=${1:-${RUNTIME:-auto}}

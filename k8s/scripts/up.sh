@@ -3,7 +3,7 @@
 # usable (or RUNTIME=kind), else as local processes with the local runtime (or RUNTIME=local).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR
 source k8s/scripts/lib.sh
 
 choose_runtime "${1:-${RUNTIME:-auto}}"

@@ -6,6 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import { Job } from 'kubernetes-models/batch/v1/Job';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
@@ -50,6 +54,22 @@ export const models: Record<string, { model: ModelClass; typeImport: string; typ
     model: StatefulSet,
     typeImport: 'kubernetes-models/apps/v1/StatefulSet',
     typeName: 'IStatefulSet',
+  },
+  'batch/v1/Job': { model: Job, typeImport: 'kubernetes-models/batch/v1/Job', typeName: 'IJob' },
+  'rbac.authorization.k8s.io/v1/Role': {
+    model: Role,
+    typeImport: 'kubernetes-models/rbac.authorization.k8s.io/v1/Role',
+    typeName: 'IRole',
+  },
+  'rbac.authorization.k8s.io/v1/RoleBinding': {
+    model: RoleBinding,
+    typeImport: 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding',
+    typeName: 'IRoleBinding',
+  },
+  'v1/ServiceAccount': {
+    model: ServiceAccount,
+    typeImport: 'kubernetes-models/v1/ServiceAccount',
+    typeName: 'IServiceAccount',
   },
   'autoscaling/v2/HorizontalPodAutoscaler': {
     model: HorizontalPodAutoscaler,

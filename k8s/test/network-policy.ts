@@ -1,11 +1,15 @@
 // A small evaluator of Kubernetes NetworkPolicy semantics, enough to check the flows the platform needs:
 // a connection is allowed when the source's egress and the destination's ingress both allow it, where
 // a direction with no policy selecting the pod is open, and otherwise the union of the rules applies.
+import { BlockList, isIPv6 } from 'node:net';
 import type { K8sObject } from './manifests.ts';
 
 export interface Endpoint {
+  /** Empty for a source outside every pod network (a node's host network, e.g. the API server). */
   namespace: string;
   labels: Record<string, string>;
+  /** The address, for `ipBlock` peers (nodes and the API server have no labels a selector can match). */
+  ip?: string;
   /** Named container ports of the pod (to resolve `port: http`). */
   ports?: Record<string, number>;
 }
@@ -37,11 +41,24 @@ function namespaceLabels(namespace: string): Record<string, string> {
 interface Peer {
   podSelector?: Selector;
   namespaceSelector?: Selector;
-  ipBlock?: unknown;
+  ipBlock?: { cidr: string; except?: string[] };
+}
+
+function inCidr(ip: string, cidrs: string[]): boolean {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [network, prefix] = cidr.split('/');
+    list.addSubnet(network, Number(prefix), isIPv6(network) ? 'ipv6' : 'ipv4');
+  }
+  return list.check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4');
 }
 
 function peerMatches(peer: Peer, policyNamespace: string, other: Endpoint): boolean {
-  if (peer.ipBlock) return false; // pod-to-pod flows only
+  if (peer.ipBlock) {
+    const { cidr, except = [] } = peer.ipBlock;
+    return other.ip !== undefined && inCidr(other.ip, [cidr]) && !inCidr(other.ip, except);
+  }
+  if (other.namespace === '') return false; // host-network sources match only ipBlocks
   const namespaceOk = peer.namespaceSelector
     ? selects(peer.namespaceSelector, namespaceLabels(other.namespace))
     : other.namespace === policyNamespace;
@@ -79,6 +96,7 @@ function directionAllows(
   port: number,
   protocol: string,
 ): boolean {
+  if (subject.namespace === '') return true; // no NetworkPolicy applies outside the pod network
   const applying = policies.filter(
     (p) =>
       (p.metadata.namespace ?? 'default') === subject.namespace &&

@@ -1,123 +1,150 @@
-// The KIND overlay as kustomize renders it, against kind-config.yaml, the chart values, the dashboards
-// and the deploy step of k8s/scripts/kind.sh (which pins the image tag in a generated overlay).
+// The KIND overlay as `k8s/scripts/kind.sh deploy` applies it, against kind-config.yaml (host ports),
+// the chart values, the dashboards, the metrics-server addon and the generated overlay (image tags,
+// admin token Secret, the API server proxy's NetworkPolicy).
 import { describe, expect, it } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'yaml';
-import { findKustomize, parseDocuments, render, repoRoot, services } from './manifests.ts';
-import type { K8sObject, Kustomize } from './manifests.ts';
-
-function kustomize(): Kustomize {
-  const found = findKustomize();
-  if ('error' in found) throw new Error(found.error);
-  return found;
-}
+import { NODE_ADDRESSES, runKindDeploy } from './kind-deploy.ts';
+import { parseDocuments, repoRoot, validateObject } from './manifests.ts';
+import type { K8sObject } from './manifests.ts';
+import { strictTypeProblems } from './strict-types.ts';
 
 const kindConfig = parse(readFileSync(join(repoRoot, 'kind-config.yaml'), 'utf8'));
-const values = parse(readFileSync(join(repoRoot, 'monitoring/kube-prometheus-stack-values.yaml'), 'utf8'));
-const hostPortTo = (hostPort: number): number => {
-  const mapping = kindConfig.nodes[0].extraPortMappings.find(
-    (m: { hostPort: number }) => m.hostPort === hostPort,
-  );
-  if (!mapping) throw new Error(`kind-config.yaml maps no host port ${hostPort}`);
-  return mapping.containerPort;
-};
+const mappings: { containerPort: number; hostPort: number; listenAddress: string }[] =
+  kindConfig.nodes.flatMap((n: { extraPortMappings?: unknown[] }) => n.extraPortMappings ?? []);
+const deploy = runKindDeploy({ tag: 'abc1234', cluster: 'Jenkins-Shop/PR-12 build' });
 
 describe('kind-config.yaml', () => {
-  it('has a control plane and two workers, with the host ports on 127.0.0.1', () => {
+  it('has a control plane and two workers, so replicas spread and a kill never takes a whole service', () => {
     expect(kindConfig.nodes.map((n: { role: string }) => n.role)).toEqual([
       'control-plane',
       'worker',
       'worker',
     ]);
-    for (const m of kindConfig.nodes[0].extraPortMappings) expect(m.listenAddress).toBe('127.0.0.1');
   });
 
-  it('maps Grafana (3000) and Prometheus (9090) to the chart NodePorts', () => {
-    expect(values.grafana.service).toEqual({ type: 'NodePort', nodePort: hostPortTo(3000) });
-    expect(values.prometheus.service).toEqual({ type: 'NodePort', nodePort: hostPortTo(9090) });
+  it('publishes no fixed host port: kind picks free ones on 127.0.0.1 (concurrent builds never collide)', () => {
+    expect(mappings.length).toBeGreaterThan(0);
+    for (const m of mappings)
+      expect({ port: m.containerPort, host: m.hostPort, on: m.listenAddress }).toEqual({
+        port: m.containerPort,
+        host: 0,
+        on: '127.0.0.1',
+      });
+    expect(kindConfig.name).toBeUndefined();
+  });
+
+  it('maps exactly the NodePorts that are deployed, and kind.sh knows each by the URL it prints', () => {
+    const values = parse(
+      readFileSync(join(repoRoot, 'monitoring/kube-prometheus-stack-values.yaml'), 'utf8'),
+    );
+    const nodePorts = [
+      ...deploy.objects
+        .filter((o) => o.kind === 'Service' && o.spec.type === 'NodePort')
+        .flatMap((o) => o.spec.ports.map((p: { nodePort: number }) => p.nodePort)),
+      values.prometheus.service.nodePort,
+      values.grafana.service.nodePort,
+    ].sort();
+    expect(mappings.map((m) => m.containerPort).sort()).toEqual(nodePorts);
+    const kindSh = readFileSync(join(repoRoot, 'k8s/scripts/kind.sh'), 'utf8');
+    const known = [...kindSh.matchAll(/^\s+[A-Z_]+_URL\) echo (\d+) ;;/gm)].map((m) => Number(m[1])).sort();
+    expect(known).toEqual(nodePorts);
   });
 });
 
-describe('k8s/overlays/kind rendered', () => {
-  const objects = () => render(kustomize(), 'k8s/overlays/kind').map(({ object }) => object);
-  const find = (list: K8sObject[], kind: string, name: string) =>
-    list.find((o) => o.kind === kind && o.metadata.name === name);
+describe('kind.sh deploy', () => {
+  const find = (kind: string, name: string) =>
+    deploy.objects.find((o) => o.kind === kind && o.metadata.name === name);
 
-  it('exposes order on the NodePort that kind-config.yaml maps to 127.0.0.1:8080', () => {
-    const order = find(objects(), 'Service', 'order')!;
-    expect(order.spec.type).toBe('NodePort');
-    expect(order.spec.ports).toEqual([
-      { name: 'http', port: 80, targetPort: 'http', protocol: 'TCP', nodePort: hostPortTo(8080) },
+  it('applies a valid rendering (schemas and unknown fields) of the overlay plus its generated parts', () => {
+    expect({ status: deploy.status, stderr: deploy.stderr }).toEqual({ status: 0, stderr: '' });
+    const problems = deploy.objects.flatMap((o) =>
+      validateObject(o).map((p) => `${o.kind}/${o.metadata.name}: ${p}`),
+    );
+    expect(problems).toEqual([]);
+    expect(
+      strictTypeProblems(deploy.objects.map((object) => ({ source: 'kind.sh deploy', object }))),
+    ).toEqual([]);
+  });
+
+  it('keeps its state under a valid per-cluster name, whatever a pipeline passes', () => {
+    expect(deploy.stdout).toContain('generated overlay .data/kind/jenkins-shop-pr-12-build/deploy');
+  });
+
+  it('pins the image tag of every image it built, the chaos engine included', () => {
+    const images = deploy.objects
+      .filter((o) => o.kind === 'Deployment' && o.metadata.namespace === 'shop')
+      .map((o) => o.spec.template.spec.containers[0].image)
+      .sort();
+    expect(images).toEqual(
+      ['inventory', 'notification', 'order'].map((s) => `self-healing-shop/${s}:abc1234`),
+    );
+    expect(deploy.generated['kustomization.yaml']).toMatch(
+      /- name: self-healing-shop\/chaos\n\s+newTag: 'abc1234'/,
+    );
+  });
+
+  it('generates the admin token Secret from a random token that it keeps out of the repository', () => {
+    const secret = find('Secret', 'shop-admin') as K8sObject;
+    const token = Buffer.from(secret.data.ADMIN_TOKEN, 'base64').toString('utf8');
+    expect(deploy.generated['admin-token.env']).toBe(`ADMIN_TOKEN=${token}\n`);
+    expect(token).toMatch(/^[0-9a-f]{48}$/);
+    const again = runKindDeploy({ tag: 'abc1234' });
+    const other = Buffer.from(
+      (again.objects.find((o) => o.metadata.name === 'shop-admin') as K8sObject).data.ADMIN_TOKEN,
+      'base64',
+    );
+    expect(other.toString('utf8')).not.toBe(token);
+  });
+
+  it('admits the API server proxy from the addresses the nodes report', () => {
+    const policy = find('NetworkPolicy', 'services-ingress-from-apiserver-proxy') as K8sObject;
+    const cidrs = policy.spec.ingress[0].from.map((p: { ipBlock: { cidr: string } }) => p.ipBlock.cidr);
+    expect(cidrs).toEqual(NODE_ADDRESSES.map((ip) => `${ip}/32`));
+    const v6 = runKindDeploy({ nodes: ['fc00:f853:ccd:e793::2'] });
+    expect(v6.generated['apiserver-proxy-policy.yaml']).toContain('cidr: fc00:f853:ccd:e793::2/128');
+  });
+
+  it('refuses to deploy when no node reports an address (the admin API would be unreachable)', () => {
+    const none = runKindDeploy({ nodes: [] });
+    expect(none.status).not.toBe(0);
+    expect(none.stderr).toContain('no node of self-healing-shop reports an InternalIP');
+  });
+
+  it('holds the dashboards of monitoring/dashboards as ConfigMaps, unchanged', () => {
+    const maps = deploy.objects.filter(
+      (o) => o.kind === 'ConfigMap' && o.metadata.namespace === 'monitoring',
+    );
+    const files = Object.fromEntries(maps.flatMap((m) => Object.entries(m.data as Record<string, string>)));
+    expect(Object.keys(files).sort()).toEqual(['platform-overview.json', 'resilience.json']);
+    for (const [file, json] of Object.entries(files))
+      expect(json).toBe(readFileSync(join(repoRoot, 'monitoring/dashboards', file), 'utf8'));
+  });
+});
+
+describe('k8s/addons/metrics-server (kind installs none: HPAs would never scale)', () => {
+  const kustomization = parse(
+    readFileSync(join(repoRoot, 'k8s/addons/metrics-server/kustomization.yaml'), 'utf8'),
+  );
+
+  it('takes a pinned upstream release manifest, never "latest"', () => {
+    expect(kustomization.resources).toEqual([
+      expect.stringMatching(
+        /^https:\/\/github\.com\/kubernetes-sigs\/metrics-server\/releases\/download\/v\d+\.\d+\.\d+\/components\.yaml$/,
+      ),
     ]);
   });
 
-  it('holds the dashboards of monitoring/dashboards as ConfigMaps the Grafana sidecar loads', () => {
-    const maps = objects().filter(
-      (o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1',
-    );
-    const files = ['platform-overview.json', 'resilience.json'];
-    expect(maps.flatMap((m) => Object.keys(m.data)).sort()).toEqual(files);
-    for (const m of maps) {
-      expect(m.metadata.namespace).toBe('monitoring');
-      for (const [file, json] of Object.entries(m.data as Record<string, string>)) {
-        expect(json).toBe(readFileSync(join(repoRoot, 'monitoring/dashboards', file), 'utf8'));
-      }
-    }
-  });
-
-  it('keeps the shop objects in namespace shop', () => {
-    for (const o of objects()) {
-      if (o.kind === 'Namespace' || o.metadata.labels?.grafana_dashboard === '1') continue;
-      expect({ object: `${o.kind}/${o.metadata.name}`, ns: o.metadata.namespace }).toEqual({
-        object: `${o.kind}/${o.metadata.name}`,
-        ns: 'shop',
-      });
-    }
-  });
-
-  it('is deployed by kind.sh with the image tag pinned in a generated overlay', () => {
-    // Runs the real deploy step against a copy of the repository, with a kubectl stand-in that renders
-    // what `kubectl apply -k` would apply.
-    const dir = mkdtempSync(join(tmpdir(), 'kind-deploy-'));
-    try {
-      for (const part of ['k8s', 'monitoring', 'kind-config.yaml'])
-        cpSync(join(repoRoot, part), join(dir, part), {
-          recursive: true,
-          filter: (src) => !src.includes('node_modules'),
-        });
-      const bin = join(dir, 'bin');
-      const rendered = join(dir, 'rendered.yaml');
-      const found = kustomize().bin;
-      const realKubectl = found.includes('/')
-        ? found
-        : spawnSync('bash', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
-      mkdirSync(bin);
-      writeFileSync(
-        join(bin, 'kubectl'),
-        `#!/usr/bin/env bash\n# kubectl --context C apply -k DIR -> render DIR\n[ "$3" = apply ] && [ "$4" = -k ] || exit 3\nexec ${realKubectl} kustomize "$5" > ${rendered}\n`,
-      );
-      chmodSync(join(bin, 'kubectl'), 0o755);
-      const run = spawnSync('bash', [join(dir, 'k8s/scripts/kind.sh'), 'deploy'], {
-        encoding: 'utf8',
-        env: {
-          ...process.env,
-          PATH: `${bin}:${dirname(process.execPath)}:/usr/bin:/bin`,
-          IMAGE_TAG: 'abc1234',
-        },
-      });
-      expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
-      expect(run.stdout).toContain('applying k8s/overlays/kind with image tag abc1234');
-      const images = parseDocuments(readFileSync(rendered, 'utf8'), rendered)
-        .map((o) => o as K8sObject)
-        .filter((o) => o.kind === 'Deployment')
-        .map((o) => o.spec.template.spec.containers[0].image)
-        .sort();
-      expect(images).toEqual(services.map((s) => `self-healing-shop/${s}:abc1234`).sort());
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  it('adds --kubelet-insecure-tls to the metrics-server container (kind kubelets have self-signed certificates)', () => {
+    const [patch] = kustomization.patches;
+    expect(patch.target).toMatchObject({
+      kind: 'Deployment',
+      name: 'metrics-server',
+      namespace: 'kube-system',
+    });
+    expect(parseDocuments(patch.patch, 'patch')[0]).toEqual([
+      { op: 'add', path: '/spec/template/spec/containers/0/args/-', value: '--kubelet-insecure-tls' },
+    ]);
   });
 });

@@ -12,8 +12,15 @@ import { repoRoot } from './manifests.ts';
 const read = (file: string) => readFileSync(join(repoRoot, file), 'utf8');
 const jenkinsfile = read('Jenkinsfile');
 const workflows = ['.github/workflows/ci.yml', '.github/workflows/chaos.yml'];
+// The agreed chaos stage: against this build's cluster (its kind-* context), through the host port kind
+// picked for order (kind.sh env), with the admin token read from the cluster's Secret.
 const chaosCommand =
-  'pnpm chaos run pod-kill --target kubernetes --yes --rounds 10 --mttr-slo 30s --min-success 0.99 --load-rate 20 --report-dir reports/chaos';
+  'pnpm chaos run pod-kill --target kubernetes --context "$KUBE_CONTEXT" --yes --rounds 10 --mttr-slo 30s --min-success 0.99 --load-rate 20 --url "$ORDER_URL" --report-dir reports/chaos';
+const readsEnvAndToken = [
+  'eval "$(bash k8s/scripts/kind.sh env)"',
+  'ADMIN_TOKEN=$(kubectl --context "$KUBE_CONTEXT" -n shop get secret shop-admin -o jsonpath=\'{.data.ADMIN_TOKEN}\' | base64 -d)',
+  'export ADMIN_TOKEN',
+];
 /** Shell text with line continuations joined, as the shell sees it. */
 const joined = (text: string) => text.replace(/\s*\\\n\s*/g, ' ');
 
@@ -73,6 +80,8 @@ describe('Jenkinsfile', () => {
 
   it('runs the chaos CLI with the agreed command line, publishes its reports, and never hides a failure', () => {
     expect(joined(jenkinsfile)).toContain(chaosCommand);
+    for (const line of readsEnvAndToken) expect(joined(jenkinsfile)).toContain(line);
+    expect(jenkinsfile).toContain("sh 'bash k8s/scripts/kind.sh push-metrics reports/chaos/metrics.prom'");
     expect(jenkinsfile).toContain("junit testResults: 'reports/chaos/junit.xml', allowEmptyResults: false");
     expect(jenkinsfile).toContain("archiveArtifacts artifacts: 'reports/chaos/**', allowEmptyArchive: false");
     expect(jenkinsfile).toContain('test -s reports/chaos/report.json && test -s reports/chaos/junit.xml');
@@ -82,6 +91,17 @@ describe('Jenkinsfile', () => {
   it('deletes the cluster whatever happened', () => {
     const post = jenkinsfile.slice(jenkinsfile.lastIndexOf('post {'));
     expect(post).toMatch(/always \{\s*sh 'bash k8s\/scripts\/kind.sh down'/);
+  });
+
+  it('gives every build its own cluster and kubeconfig', () => {
+    expect(jenkinsfile).toContain('KIND_CLUSTER_NAME = "shop-${env.BUILD_TAG}"');
+    expect(jenkinsfile).toContain('KUBECONFIG = "${env.WORKSPACE}/.kube/config"');
+    expect(jenkinsfile).not.toMatch(/127\.0\.0\.1:(8080|9090|3000)/);
+  });
+
+  it('installs promtool without leaving a Prometheus daemon on :9090 (systemd agents)', () => {
+    expect(jenkinsfile).toContain("sh 'bash k8s/scripts/install-prometheus.sh'");
+    expect(jenkinsfile).not.toMatch(/apt-get install[^\n]*prometheus/);
   });
 });
 
@@ -100,33 +120,41 @@ describe('GitHub workflows', () => {
     expect(problems.map((p) => p.kind)).toContain('syntax-check');
   });
 
-  it('ci runs .ci/run on every push and pull request', () => {
+  it('ci runs .ci/run on every push and pull request, after promtool came without a Prometheus daemon', () => {
     const ci = parse(read('.github/workflows/ci.yml'));
     expect(Object.keys(ci.on).sort()).toEqual(['pull_request', 'push']);
     const steps = ci.jobs.test.steps.map((s: { run?: string }) => s.run);
-    expect(steps).toContain('bash .ci/run');
+    expect(steps.indexOf('bash k8s/scripts/install-prometheus.sh')).toBeGreaterThanOrEqual(0);
+    expect(steps.indexOf('bash k8s/scripts/install-prometheus.sh')).toBeLessThan(
+      steps.indexOf('bash .ci/run'),
+    );
+    expect(read('.github/workflows/ci.yml')).not.toMatch(/apt-get install[^\n]*prometheus/);
   });
 
   it('chaos deploys with make up RUNTIME=kind, runs the same chaos stage, uploads the reports and deletes the cluster', () => {
     const chaos = parse(read('.github/workflows/chaos.yml'));
-    const steps: { uses?: string; run?: string; if?: string; with?: Record<string, string> }[] =
-      chaos.jobs['pod-kill'].steps;
+    const job = chaos.jobs['pod-kill'];
+    const steps: { uses?: string; run?: string; if?: string; with?: Record<string, string | boolean> }[] =
+      job.steps;
+    // kind only: kind.sh creates the cluster from kind-config.yaml under the run's own name.
     const kindAction = steps.find((s) => s.uses?.startsWith('helm/kind-action@'));
     expect(kindAction?.uses).toMatch(/^helm\/kind-action@[0-9a-f]{40}$/);
-    expect(kindAction?.with?.config).toBe('kind-config.yaml');
+    expect(kindAction?.with?.install_only).toBe(true);
+    expect(job.env.KIND_CLUSTER_NAME).toContain('${{ github.run_id }}');
     expect(steps.map((s) => s.run)).toContain('make up RUNTIME=kind');
     const chaosStep = steps.find((s) => s.run?.includes('pnpm chaos run'));
     expect(joined(chaosStep!.run!)).toContain(chaosCommand);
+    for (const line of readsEnvAndToken) expect(joined(chaosStep!.run!)).toContain(line);
     expect(chaosStep!.run).toContain('test -s reports/chaos/junit.xml');
+    expect(steps.map((s) => s.run)).toContain(
+      'bash k8s/scripts/kind.sh push-metrics reports/chaos/metrics.prom',
+    );
     const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact@'));
     expect(upload).toMatchObject({
       if: 'always()',
       with: { path: 'reports/chaos/', 'if-no-files-found': 'error' },
     });
-    expect(steps.at(-1)).toMatchObject({
-      if: 'always()',
-      run: 'kind delete cluster --name self-healing-shop',
-    });
+    expect(steps.at(-1)).toMatchObject({ if: 'always()', run: 'bash k8s/scripts/kind.sh down' });
     expect(read('.github/workflows/chaos.yml')).not.toMatch(/\|\|\s*true|continue-on-error/);
   });
 });

@@ -12,7 +12,7 @@ export const prometheusRuleFile = 'k8s/base/monitoring/prometheusrule.yaml';
 export const helmRelease = 'kube-prometheus-stack';
 
 const header = `# GENERATED from ${rulesFile} by \`node monitoring/scripts/generate-prometheusrule.ts\`; do not edit.
-# monitoring/test/prometheusrule.test.ts fails when this file and the rules file differ.
+# monitoring/test/prometheusrule.test.ts runs the promtool unit tests of the rules against this object.
 `;
 
 export async function renderPrometheusRule(): Promise<string> {

@@ -1,10 +1,24 @@
 // What the monitoring tests need to know about PromQL and the README's metric contract.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const read = (file: string) => readFileSync(repoRoot + file, 'utf8');
+/** The promtool unit tests of the alert rules (`promtool test rules`); Jest's own tests are in test/. */
+export const promtoolTestsDir = 'monitoring/promtool-tests';
+
+/** Runs the real promtool in the repository root; fails with the install command when it is missing. */
+export function promtool(...args: string[]): { status: number | null; output: string } {
+  const run = spawnSync('promtool', args, { cwd: repoRoot, encoding: 'utf8' });
+  if (run.error && (run.error as NodeJS.ErrnoException).code === 'ENOENT') {
+    throw new Error(
+      'promtool is not on PATH: run `bash k8s/scripts/install-prometheus.sh` (Debian package prometheus, without its daemon)',
+    );
+  }
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+}
 
 const keywords = new Set([
   'by',

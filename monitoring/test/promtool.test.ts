@@ -1,24 +1,13 @@
 // The alert rules and the local Prometheus config, checked and unit-tested by the real promtool.
 import { describe, expect, it } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { loadRules, read, repoRoot, rulesPath } from './promql.ts';
+import { loadRules, promtool, promtoolTestsDir, read, repoRoot, rulesPath } from './promql.ts';
 
-function promtool(...args: string[]) {
-  const run = spawnSync('promtool', args, { cwd: repoRoot, encoding: 'utf8' });
-  if (run.error && (run.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    throw new Error(
-      'promtool is not on PATH: install the Debian package prometheus (apt-get install -y prometheus)',
-    );
-  }
-  return { status: run.status, output: `${run.stdout}${run.stderr}` };
-}
-
-const testFiles = readdirSync(repoRoot + 'monitoring/tests')
+const testFiles = readdirSync(repoRoot + promtoolTestsDir)
   .filter((f) => f.endsWith('.test.yaml'))
-  .map((f) => `monitoring/tests/${f}`);
+  .map((f) => `${promtoolTestsDir}/${f}`);
 
 interface UnitTests {
   rule_files: string[];

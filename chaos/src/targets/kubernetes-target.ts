@@ -3,16 +3,13 @@ import {
   ApiException,
   AppsV1Api,
   CoreV1Api,
-  HttpMethod,
-  RequestContext,
   Watch,
   type KubeConfig,
   type V1Deployment,
   type V1Pod,
+  type V1StatefulSet,
 } from '@kubernetes/client-node';
-import { fetch } from 'undici';
 import {
-  PROTECTED_LABEL,
   TargetError,
   type EventSubscription,
   type FaultSpec,
@@ -23,64 +20,52 @@ import {
   type TargetEvent,
   type WorkloadStatus,
 } from '../target.ts';
+import { AdminProxy, parseJson } from './kubernetes/admin-proxy.ts';
+import { describeApiError } from './kubernetes/api-errors.ts';
+import { ClusterState } from './kubernetes/cluster-state.ts';
+import { DEFAULT_PAGE_SIZE, listAll, type Listed } from './kubernetes/pager.ts';
+import { Reflector, type ReconnectPolicy, type ReflectorStats } from './kubernetes/reflector.ts';
+import { toReplica, workloadOf, workloadStatus, type WorkloadObject } from './kubernetes/workloads.ts';
+
+export { workloadStatus } from './kubernetes/workloads.ts';
+export type { ReconnectPolicy } from './kubernetes/reflector.ts';
 
 export interface KubernetesTargetOptions {
   kubeConfig: KubeConfig;
   namespace: string;
   selector: string;
-  /** Bearer token of the services' fault-injection admin API. */
-  faultToken: string;
-  /** Container port of the services (the admin API is reached through the API server's pod proxy). */
-  servicePort?: number;
+  /** The services' admin token, sent in `x-admin-token` through the API server's proxy. */
+  adminToken?: string;
+  /** @deprecated the former name of `adminToken`. */
+  faultToken?: string;
+  /** Items per list page (`limit`/`continue`); default 500, as client-go's pager. */
+  pageSize?: number;
+  /** Reconnect behaviour of the watches (backoff, give-up); defaults in reflector.ts. */
+  reconnect?: Partial<ReconnectPolicy>;
+  /** client-node's watch inactivity timeout (`Watch.requestTimeoutMs`); default 30 s. */
+  watchIdleTimeoutMs?: number;
   now?: () => number;
 }
 
-interface PodState {
-  name: string;
-  workload: string;
-  ready: boolean;
-  terminating: boolean;
+/** What `subscribe` returns on Kubernetes: the stream's health besides `close`. */
+export interface KubernetesEventSubscription extends EventSubscription {
+  /** Set once the stream gave up (it then delivers nothing more); also passed to `onError`. */
+  readonly error: TargetError | undefined;
+  /** Per watched collection: watches sent, re-lists after 410, failures. */
+  stats(): Record<'pods' | 'deployments' | 'statefulsets', ReflectorStats>;
 }
 
-function isProtected(labels: Record<string, string> | undefined): boolean {
-  return labels?.[PROTECTED_LABEL] === 'true';
-}
+/**
+ * Pod deletions use a grace period of 1 s (`kubectl delete --now`), never 0: with 0 the API server
+ * removes the Pod object at once (a force deletion) while the kubelet lets the container run on for
+ * its terminationGracePeriodSeconds, and for a StatefulSet it breaks the at-most-one guarantee — a
+ * new `postgres-0` may start while the old one still holds the volume (Kubernetes docs, "Force Delete
+ * StatefulSet Pods"). With 1 s the pod shows Terminating, gets SIGTERM, then SIGKILL (the kubelet
+ * allows at least 2 s), the ReplicaSet replaces it at once and the StatefulSet once it is gone.
+ */
+const KILL_GRACE_SECONDS = 1;
 
-function podReady(pod: V1Pod): boolean {
-  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
-
-function matches(
-  labels: Record<string, string> | undefined,
-  selector: Record<string, string> | undefined,
-): boolean {
-  if (!selector || Object.keys(selector).length === 0) return false;
-  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
-}
-
-export function deploymentStatus(d: V1Deployment): WorkloadStatus {
-  return {
-    name: d.metadata?.name ?? '',
-    desired: d.spec?.replicas ?? 1,
-    ready: d.status?.readyReplicas ?? 0,
-    updated: d.status?.updatedReplicas ?? 0,
-    available: d.status?.availableReplicas ?? 0,
-    generation: d.metadata?.generation ?? 0,
-    observedGeneration: d.status?.observedGeneration ?? 0,
-    protected: isProtected(d.metadata?.labels),
-  };
-}
-
-function describeApiError(error: unknown): string {
-  if (error instanceof ApiException) {
-    const body = error.body as { message?: string } | string | undefined;
-    const message = typeof body === 'object' && body?.message ? body.message : String(body ?? '');
-    return `HTTP ${error.code}${message ? `: ${message}` : ''}`;
-  }
-  return (error as Error).message;
-}
-
-/** Kubernetes (@kubernetes/client-node): pods of Deployments in one namespace matching a label selector. */
+/** Kubernetes (@kubernetes/client-node): pods of Deployments and StatefulSets matching a label selector. */
 export class KubernetesTarget implements Target {
   readonly kind = 'kubernetes' as const;
   readonly description: string;
@@ -89,71 +74,86 @@ export class KubernetesTarget implements Target {
   readonly #apps: AppsV1Api;
   readonly #namespace: string;
   readonly #selector: string;
-  readonly #faultToken: string;
-  readonly #servicePort: number;
+  readonly #admin: AdminProxy;
+  readonly #pageSize: number;
+  readonly #reconnect: Partial<ReconnectPolicy>;
+  readonly #watchIdleTimeoutMs: number | undefined;
   readonly #now: () => number;
+  readonly #subscriptions = new Set<EventSubscription>();
 
   constructor(options: KubernetesTargetOptions) {
+    const token = options.adminToken ?? options.faultToken;
+    if (!token) throw new TargetError("the Kubernetes target needs the services' admin token (adminToken)");
     this.#kc = options.kubeConfig;
     this.#core = this.#kc.makeApiClient(CoreV1Api);
     this.#apps = this.#kc.makeApiClient(AppsV1Api);
     this.#namespace = options.namespace;
     this.#selector = options.selector;
-    this.#faultToken = options.faultToken;
-    this.#servicePort = options.servicePort ?? 8080;
+    this.#admin = new AdminProxy(this.#kc, this.#namespace, token);
+    this.#pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    this.#reconnect = options.reconnect ?? {};
+    this.#watchIdleTimeoutMs = options.watchIdleTimeoutMs;
     this.#now = options.now ?? Date.now;
     this.description =
       `kubernetes context ${this.#kc.getCurrentContext()}, namespace ${this.#namespace}, ` +
       `selector ${this.#selector}`;
   }
 
-  async #listDeployments(): Promise<{ items: V1Deployment[]; resourceVersion: string }> {
-    const list = await this.#apps.listNamespacedDeployment({
-      namespace: this.#namespace,
-      labelSelector: this.#selector,
-    });
-    return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+  #listPods(): Promise<Listed<V1Pod>> {
+    return listAll(
+      (page) =>
+        this.#core.listNamespacedPod({ namespace: this.#namespace, labelSelector: this.#selector, ...page }),
+      this.#pageSize,
+    );
   }
 
-  async #listPods(): Promise<{ items: V1Pod[]; resourceVersion: string }> {
-    const list = await this.#core.listNamespacedPod({
-      namespace: this.#namespace,
-      labelSelector: this.#selector,
-    });
-    return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+  #listDeployments(): Promise<Listed<V1Deployment>> {
+    return listAll(
+      (page) =>
+        this.#apps.listNamespacedDeployment({
+          namespace: this.#namespace,
+          labelSelector: this.#selector,
+          ...page,
+        }),
+      this.#pageSize,
+    );
   }
 
-  #workloadOf(pod: V1Pod, deployments: readonly V1Deployment[]): string | undefined {
-    return deployments.find((d) => matches(pod.metadata?.labels, d.spec?.selector?.matchLabels))?.metadata
-      ?.name;
+  #listStatefulSets(): Promise<Listed<V1StatefulSet>> {
+    return listAll(
+      (page) =>
+        this.#apps.listNamespacedStatefulSet({
+          namespace: this.#namespace,
+          labelSelector: this.#selector,
+          ...page,
+        }),
+      this.#pageSize,
+    );
   }
 
-  #toReplica(pod: V1Pod, workload: string): Replica {
-    return {
-      name: pod.metadata?.name ?? '',
-      workload,
-      uid: pod.metadata?.uid ?? '',
-      ready: podReady(pod),
-      phase: pod.metadata?.deletionTimestamp ? 'terminating' : (pod.status?.phase ?? 'Unknown'),
-      protected: isProtected(pod.metadata?.labels),
-    };
+  async #listWorkloadObjects(): Promise<WorkloadObject[]> {
+    const [deployments, statefulSets] = await Promise.all([
+      this.#listDeployments(),
+      this.#listStatefulSets(),
+    ]);
+    return [...asDeployments(deployments.items), ...asStatefulSets(statefulSets.items)];
   }
 
   async listWorkloads(): Promise<WorkloadStatus[]> {
     try {
-      return (await this.#listDeployments()).items.map(deploymentStatus);
+      return (await this.#listWorkloadObjects()).map(workloadStatus);
     } catch (error) {
-      throw new TargetError(`cannot list Deployments in ${this.#namespace}: ${describeApiError(error)}`);
+      throw new TargetError(`cannot list workloads in ${this.#namespace}: ${describeApiError(error)}`);
     }
   }
 
   async listReplicas(): Promise<Replica[]> {
     try {
-      const [deployments, pods] = await Promise.all([this.#listDeployments(), this.#listPods()]);
+      const [workloads, pods] = await Promise.all([this.#listWorkloadObjects(), this.#listPods()]);
       const replicas: Replica[] = [];
       for (const pod of pods.items) {
-        const workload = this.#workloadOf(pod, deployments.items);
-        if (workload) replicas.push(this.#toReplica(pod, workload));
+        const workload = workloadOf(pod, workloads);
+        if (workload) replicas.push(toReplica(pod, workload));
       }
       return replicas.sort((a, b) => a.name.localeCompare(b.name));
     } catch (error) {
@@ -161,178 +161,121 @@ export class KubernetesTarget implements Target {
     }
   }
 
-  /**
-   * Lists pods and Deployments, then watches both from the lists' resourceVersions, so no change
-   * between the list and the watch is lost. A watch that ends is resumed from the last
-   * resourceVersion seen; a 410 Gone (too old) relists and reports the differences.
-   */
-  async subscribe(onEvent: (event: TargetEvent) => void): Promise<EventSubscription> {
+  #newWatch(): Watch {
     const watch = new Watch(this.#kc);
-    const pods = new Map<string, PodState>();
-    const specReplicas = new Map<string, number>();
-    let deployments: V1Deployment[] = [];
-    let closed = false;
-    const controllers = new Set<AbortController>();
-    const emit = (event: Omit<TargetEvent, 'at'>): void => onEvent({ at: this.#now(), ...event });
-
-    const applyPod = (phase: string, pod: V1Pod): void => {
-      const uid = pod.metadata?.uid;
-      const name = pod.metadata?.name ?? '';
-      if (!uid) return;
-      const known = pods.get(uid);
-      const workload = known?.workload ?? this.#workloadOf(pod, deployments);
-      if (!workload) return;
-      if (phase === 'DELETED') {
-        if (known) {
-          pods.delete(uid);
-          emit({ type: 'replica-gone', workload, replica: name, uid, source: 'DELETED' });
-        }
-        return;
-      }
-      const ready = podReady(pod);
-      const terminating = Boolean(pod.metadata?.deletionTimestamp);
-      if (!known) {
-        pods.set(uid, { name, workload, ready, terminating });
-        emit({ type: 'replica-added', workload, replica: name, uid, source: phase });
-        if (ready) emit({ type: 'replica-ready', workload, replica: name, uid, source: phase });
-        return;
-      }
-      if (terminating && !known.terminating) {
-        known.terminating = true;
-        emit({ type: 'replica-terminating', workload, replica: name, uid, source: phase });
-      }
-      if (ready !== known.ready) {
-        known.ready = ready;
-        emit({
-          type: ready ? 'replica-ready' : 'replica-unready',
-          workload,
-          replica: name,
-          uid,
-          source: phase,
-        });
-      }
-    };
-
-    const applyDeployment = (phase: string, d: V1Deployment): void => {
-      const status = deploymentStatus(d);
-      if (phase === 'DELETED') {
-        deployments = deployments.filter((x) => x.metadata?.name !== status.name);
-        return;
-      }
-      deployments = [...deployments.filter((x) => x.metadata?.name !== status.name), d];
-      const before = specReplicas.get(status.name);
-      specReplicas.set(status.name, status.desired);
-      if (before !== undefined && before !== status.desired) {
-        emit({ type: 'scaled', workload: status.name, status, source: `${before}->${status.desired}` });
-      }
-      emit({ type: 'workload-status', workload: status.name, status, source: phase });
-    };
-
-    const relistPods = async (): Promise<string> => {
-      const list = await this.#listPods();
-      const seen = new Set<string>();
-      for (const pod of list.items) {
-        if (pod.metadata?.uid) seen.add(pod.metadata.uid);
-        applyPod('MODIFIED', pod);
-      }
-      for (const [uid, state] of [...pods]) {
-        if (!seen.has(uid)) applyPod('DELETED', { metadata: { uid, name: state.name } });
-      }
-      return list.resourceVersion;
-    };
-    const relistDeployments = async (): Promise<string> => {
-      const list = await this.#listDeployments();
-      for (const d of list.items) applyDeployment('MODIFIED', d);
-      return list.resourceVersion;
-    };
-
-    const startWatch = async <T extends V1Pod | V1Deployment>(
-      path: string,
-      initialVersion: string,
-      apply: (phase: string, obj: T) => void,
-      relist: () => Promise<string>,
-    ): Promise<void> => {
-      let resourceVersion = initialVersion;
-      let expired = false;
-      const run = async (): Promise<void> => {
-        const controller = await watch.watch(
-          path,
-          { resourceVersion, labelSelector: this.#selector, allowWatchBookmarks: true },
-          (phase, obj: { metadata?: { resourceVersion?: string }; code?: number }) => {
-            if (phase === 'ERROR') {
-              if (obj.code === 410) expired = true;
-              return;
-            }
-            if (obj.metadata?.resourceVersion) resourceVersion = obj.metadata.resourceVersion;
-            if (phase !== 'BOOKMARK') apply(phase, obj as T);
-          },
-          (err: unknown) => {
-            controllers.delete(controller);
-            if (closed) return;
-            const resume = async (): Promise<void> => {
-              if (expired || (err as { statusCode?: number } | null)?.statusCode === 410) {
-                expired = false;
-                resourceVersion = await relist();
-              }
-              await run();
-            };
-            // A watch that ends (server timeout, network) is resumed; errors go to stderr, once.
-            if (err) console.error(`watch ${path} ended (${(err as Error).message}); resuming`);
-            resume().catch((error: unknown) =>
-              console.error(`watch ${path} cannot resume: ${describeApiError(error)}`),
-            );
-          },
-        );
-        if (closed) controller.abort();
-        else controllers.add(controller);
-      };
-      await run();
-    };
-
-    try {
-      const deploymentList = await this.#listDeployments();
-      deployments = deploymentList.items;
-      for (const d of deployments) specReplicas.set(d.metadata?.name ?? '', d.spec?.replicas ?? 1);
-      const podList = await this.#listPods();
-      for (const pod of podList.items) {
-        const workload = this.#workloadOf(pod, deployments);
-        if (pod.metadata?.uid && workload) {
-          pods.set(pod.metadata.uid, {
-            name: pod.metadata.name ?? '',
-            workload,
-            ready: podReady(pod),
-            terminating: Boolean(pod.metadata.deletionTimestamp),
-          });
-        }
-      }
-      await startWatch<V1Deployment>(
-        `/apis/apps/v1/namespaces/${this.#namespace}/deployments`,
-        deploymentList.resourceVersion,
-        applyDeployment,
-        relistDeployments,
-      );
-      await startWatch<V1Pod>(
-        `/api/v1/namespaces/${this.#namespace}/pods`,
-        podList.resourceVersion,
-        applyPod,
-        relistPods,
-      );
-    } catch (error) {
-      closed = true;
-      for (const c of controllers) c.abort();
-      throw new TargetError(`cannot watch ${this.#namespace}: ${describeApiError(error)}`);
+    // `requestTimeoutMs` is a plain field at run time that 2.0.1's typings mark private.
+    if (this.#watchIdleTimeoutMs !== undefined) {
+      (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = this.#watchIdleTimeoutMs;
     }
-    return {
+    return watch;
+  }
+
+  /** One list-watch loop per collection, all feeding `state`. */
+  #reflectors(state: ClusterState, watch: Watch, onFailure: (error: TargetError) => void) {
+    const ns = this.#namespace;
+    const common = { watch, policy: this.#reconnect, onFailure };
+    const statefulSets = new Reflector<V1StatefulSet>({
+      ...common,
+      source: {
+        path: `/apis/apps/v1/namespaces/${ns}/statefulsets`,
+        labelSelector: this.#selector,
+        list: () => this.#listStatefulSets(),
+      },
+      handlers: {
+        replace: (items) => state.replaceWorkloads('StatefulSet', asStatefulSets(items)),
+        apply: (type, object) => state.applyWorkload(type, { kind: 'StatefulSet', object }),
+      },
+    });
+    const deployments = new Reflector<V1Deployment>({
+      ...common,
+      source: {
+        path: `/apis/apps/v1/namespaces/${ns}/deployments`,
+        labelSelector: this.#selector,
+        list: () => this.#listDeployments(),
+      },
+      handlers: {
+        replace: (items) => state.replaceWorkloads('Deployment', asDeployments(items)),
+        apply: (type, object) => state.applyWorkload(type, { kind: 'Deployment', object }),
+      },
+    });
+    const pods = new Reflector<V1Pod>({
+      ...common,
+      source: {
+        path: `/api/v1/namespaces/${ns}/pods`,
+        labelSelector: this.#selector,
+        list: () => this.#listPods(),
+      },
+      handlers: {
+        replace: (items) => state.replacePods(items),
+        apply: (type, pod) => state.applyPod(type, pod),
+      },
+    });
+    return { statefulSets, deployments, pods };
+  }
+
+  /**
+   * Lists StatefulSets, Deployments and pods, then watches each from its list's resourceVersion, so
+   * no change between list and watch is lost; each watch resumes by itself (see reflector.ts). Resolves
+   * once every watch is established. A stream that gives up is reported to `onError` (and in
+   * `error`); it never ends silently.
+   */
+  async subscribe(
+    onEvent: (event: TargetEvent) => void,
+    onError?: (error: TargetError) => void,
+  ): Promise<KubernetesEventSubscription> {
+    const state = new ClusterState((event) => onEvent({ at: this.#now(), ...event }));
+    const watch = this.#newWatch();
+    let failure: TargetError | undefined;
+    let established = false;
+    const reflectors: Array<Reflector<V1Pod> | Reflector<V1Deployment> | Reflector<V1StatefulSet>> = [];
+    const onFailure = (error: TargetError): void => {
+      if (failure) return;
+      failure = error;
+      for (const r of reflectors) r.stop(error);
+      if (!established) return; // subscribe() itself rejects with it
+      // Without a listener the failure still shows, on stderr, rather than nowhere.
+      if (onError) onError(error);
+      else console.error(`chaos: ${error.message}; no further platform events will be seen`);
+    };
+    const { statefulSets, deployments, pods } = this.#reflectors(state, watch, onFailure);
+    reflectors.push(statefulSets, deployments, pods);
+    const subscription: KubernetesEventSubscription = {
+      get error() {
+        return failure;
+      },
+      stats: () => ({ pods: pods.stats, deployments: deployments.stats, statefulsets: statefulSets.stats }),
       close: async () => {
-        closed = true;
-        for (const c of controllers) c.abort();
-        controllers.clear();
+        for (const r of reflectors) r.stop();
+        this.#subscriptions.delete(subscription);
       },
     };
+    try {
+      const [statefulSetList, deploymentList, podList] = await Promise.all([
+        this.#listStatefulSets(),
+        this.#listDeployments(),
+        this.#listPods(),
+      ]);
+      state.seed(
+        [...asDeployments(deploymentList.items), ...asStatefulSets(statefulSetList.items)],
+        podList.items,
+      );
+      await Promise.all([
+        statefulSets.start(statefulSetList.resourceVersion),
+        deployments.start(deploymentList.resourceVersion),
+        pods.start(podList.resourceVersion),
+      ]);
+      established = true;
+    } catch (error) {
+      for (const r of reflectors) r.stop();
+      throw new TargetError(`cannot watch ${this.#namespace}: ${describeApiError(failure ?? error)}`);
+    }
+    this.#subscriptions.add(subscription);
+    return subscription;
   }
 
   async kill(replica: Replica, options: KillOptions): Promise<KillResult> {
     const { name, uid } = replica;
+    const deleteOptions = { gracePeriodSeconds: KILL_GRACE_SECONDS, preconditions: { uid } };
     try {
       if (options.evict) {
         await this.#core.createNamespacedPodEviction({
@@ -342,18 +285,18 @@ export class KubernetesTarget implements Target {
             apiVersion: 'policy/v1',
             kind: 'Eviction',
             metadata: { name, namespace: this.#namespace },
-            deleteOptions: { gracePeriodSeconds: 0, preconditions: { uid } },
+            deleteOptions,
           },
         });
-        return { outcome: 'sent', method: 'eviction' };
+        return { outcome: 'sent', method: `eviction (grace period ${KILL_GRACE_SECONDS} s)` };
       }
       await this.#core.deleteNamespacedPod({
         name,
         namespace: this.#namespace,
-        gracePeriodSeconds: 0,
-        body: { gracePeriodSeconds: 0, preconditions: { uid } },
+        gracePeriodSeconds: KILL_GRACE_SECONDS,
+        body: deleteOptions,
       });
-      return { outcome: 'sent', method: 'delete (grace period 0)' };
+      return { outcome: 'sent', method: `delete (grace period ${KILL_GRACE_SECONDS} s)` };
     } catch (error) {
       if (options.evict && error instanceof ApiException && error.code === 429) {
         return {
@@ -394,58 +337,60 @@ export class KubernetesTarget implements Target {
     });
   }
 
-  /** The admin API of one pod, reached through the API server's pod proxy (no port-forward needed). */
-  async #adminRequest(
-    replica: Replica,
-    method: 'POST' | 'DELETE',
-    path: string,
-    body?: unknown,
-  ): Promise<unknown> {
-    const cluster = this.#kc.getCurrentCluster();
-    if (!cluster) throw new TargetError('the kubeconfig has no current cluster');
-    const url =
-      `${cluster.server}/api/v1/namespaces/${this.#namespace}/pods/` +
-      `${encodeURIComponent(replica.name)}:${this.#servicePort}/proxy${path}`;
-    const ctx = new RequestContext(url, method === 'POST' ? HttpMethod.POST : HttpMethod.DELETE);
-    await this.#kc.applySecurityAuthentication(ctx);
-    const headers = ctx.getHeaders();
-    // The API server takes the Authorization header for itself when the kubeconfig uses a token;
-    // KIND's kubeconfig uses a client certificate, which leaves the header to the admin API.
-    if (headers.Authorization || headers.authorization) {
-      throw new TargetError(
-        'fault injection through the pod proxy needs a kubeconfig with client-certificate credentials ' +
-          "(KIND's default): this one sends a bearer token",
-      );
+  /**
+   * A `freeze` fault on the pod's admin API: its event loop blocks for the duration (a container's
+   * PID 1 cannot be SIGSTOPped from inside its PID namespace). Resolves once the pod accepted it.
+   */
+  async freeze(replica: Replica, durationMs: number): Promise<void> {
+    if (!Number.isSafeInteger(durationMs) || durationMs <= 0) {
+      throw new TargetError(`freeze needs a whole positive number of milliseconds, got ${durationMs}`);
     }
-    headers.Authorization = `Bearer ${this.#faultToken}`;
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const response = await fetch(url, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      dispatcher: ctx.getDispatcher(),
-    });
-    const text = await response.text();
-    if (!response.ok) {
-      throw new TargetError(
-        `fault admin API of ${replica.name} answered ${response.status}: ${text.slice(0, 200)}`,
-      );
-    }
-    return text ? (JSON.parse(text) as unknown) : undefined;
+    await this.#admin.send(
+      `the admin API of pod ${replica.name} (freeze)`,
+      'POST',
+      this.#admin.podPath(replica.name, '/admin/faults'),
+      { type: 'freeze', durationMs },
+    );
+  }
+
+  async adminGet<T>(service: string, path: string): Promise<T> {
+    if (!path.startsWith('/')) throw new TargetError(`adminGet needs an absolute path, got "${path}"`);
+    const what = `the admin API of service ${service} (GET ${path})`;
+    return parseJson<T>(what, await this.#admin.send(what, 'GET', this.#admin.servicePath(service, path)));
   }
 
   async injectFault(replica: Replica, fault: FaultSpec): Promise<string> {
-    const created = (await this.#adminRequest(replica, 'POST', '/admin/faults', fault)) as { id?: string };
-    return created?.id ?? '';
+    const what = `the admin API of pod ${replica.name} (inject a ${fault.type} fault)`;
+    const response = await this.#admin.send(
+      what,
+      'POST',
+      this.#admin.podPath(replica.name, '/admin/faults'),
+      fault,
+    );
+    return parseJson<{ id?: string }>(what, response).id ?? '';
   }
 
   async clearFaults(replica: Replica): Promise<void> {
-    await this.#adminRequest(replica, 'DELETE', '/admin/faults');
+    await this.#admin.send(
+      `the admin API of pod ${replica.name} (clear faults)`,
+      'DELETE',
+      this.#admin.podPath(replica.name, '/admin/faults'),
+    );
   }
 
   async publishMetrics(): Promise<void> {
     // Kubernetes: Prometheus reads metrics.prom from the report folder (CI artefact); nothing to push.
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    for (const s of [...this.#subscriptions]) await s.close();
+  }
+}
+
+function asDeployments(items: readonly V1Deployment[]): WorkloadObject[] {
+  return items.map((object) => ({ kind: 'Deployment', object }));
+}
+
+function asStatefulSets(items: readonly V1StatefulSet[]): WorkloadObject[] {
+  return items.map((object) => ({ kind: 'StatefulSet', object }));
 }

@@ -5,7 +5,8 @@ import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import { freePort } from '../src/free-port.ts';
-import { assertReachableByOthers, startPostgres } from '../src/postgres-server.ts';
+import { stat } from 'node:fs/promises';
+import { assertReachableByOthers, startPostgres, usableDataDir } from '../src/postgres-server.ts';
 
 describe('embedded PostgreSQL', () => {
   let dir: string | undefined;
@@ -51,6 +52,46 @@ describe('assertReachableByOthers', () => {
       );
       await chmod(closed, 0o755);
       await expect(assertReachableByOthers(path.join(closed, 'data'))).resolves.toBeUndefined();
+    } finally {
+      await rm(closed, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Whether every folder from `dir` up lets others (the postgres user) enter. */
+async function enterable(dir: string): Promise<boolean> {
+  for (let current = dir; ; current = path.dirname(current)) {
+    if (((await stat(current)).mode & 0o001) === 0) return false;
+    if (path.dirname(current) === current) return true;
+  }
+}
+
+describe('usableDataDir', () => {
+  it('keeps a data folder the postgres user can reach', async () => {
+    const open = await mkdtemp(path.join(os.tmpdir(), 'runtime-open-'));
+    try {
+      await chmod(open, 0o755);
+      expect(await usableDataDir(path.join(open, 'postgres'))).toEqual({
+        dataDir: path.join(open, 'postgres'),
+      });
+    } finally {
+      await rm(open, { recursive: true, force: true });
+    }
+  });
+
+  it('chooses a folder the postgres user can reach when the asked one sits in a closed folder, and says why', async () => {
+    const closed = await mkdtemp(path.join(os.tmpdir(), 'runtime-closed-'));
+    try {
+      await chmod(closed, 0o700);
+      const asked = path.join(closed, 'data', 'postgres');
+      const chosen = await usableDataDir(asked);
+      expect(chosen.dataDir).not.toBe(asked);
+      expect(path.basename(chosen.dataDir)).toBe('postgres');
+      expect(chosen.reason).toBe(`the postgres user cannot enter ${closed} (mode 700)`);
+      expect(await enterable(path.dirname(chosen.dataDir))).toBe(true);
+      // The same clone gets the same folder on the next run (its data is kept).
+      expect((await usableDataDir(asked)).dataDir).toBe(chosen.dataDir);
+      await rm(path.dirname(chosen.dataDir), { recursive: true, force: true });
     } finally {
       await rm(closed, { recursive: true, force: true });
     }

@@ -1,4 +1,4 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import express, {
   type ErrorRequestHandler,
   type Request,
@@ -9,6 +9,7 @@ import express, {
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { startCpuBurn, type CpuBurn } from './cpu-burn.ts';
+import { freezeEventLoop } from './freeze.ts';
 import {
   FAULT_TYPES,
   InvalidFaultSpecError,
@@ -34,8 +35,6 @@ export {
 export interface FaultInjectionOptions {
   /** Off unless true: the middleware passes through and the admin API answers 404. */
   readonly enabled: boolean;
-  /** Bearer token of the admin API; required when enabled. */
-  readonly token?: string;
   readonly registry: Registry;
   readonly logger: Logger;
   /** For `createdAt`/`expiresAt` and expiry checks; defaults to `Date.now`. */
@@ -50,10 +49,16 @@ export interface FaultInjection {
   readonly enabled: boolean;
   /** Mount before the routes; injects the active faults into matching requests. */
   readonly middleware: RequestHandler;
-  /** Serves `/admin/faults`; mount at the root (`app.use(faults.adminRouter)`). */
+  /**
+   * Serves `/admin/faults`; mount at the root behind an admin guard (the service kit mounts it behind
+   * its `x-admin-token` guard): this router authenticates nobody by itself.
+   */
   readonly adminRouter: Router;
   list(): Fault[];
-  /** Validates the spec (throws InvalidFaultSpecError) and activates it; a cpu fault starts burning at once. */
+  /**
+   * Validates the spec (throws InvalidFaultSpecError) and activates it; a cpu fault starts burning at
+   * once, a freeze blocks the event loop from the next turn of the loop (after the caller returns).
+   */
   add(spec: FaultSpec): Fault;
   /** False when no fault has this id. */
   remove(id: string): boolean;
@@ -82,7 +87,7 @@ function injectedCounter(registry: Registry): Counter<'type'> {
   if (!counter) {
     counter = new Counter({
       name: 'faults_injected_total',
-      help: 'Faults injected into requests (latency, error, abort) and cpu burns started.',
+      help: 'Faults injected into requests (latency, error, abort), cpu burns and freezes started.',
       labelNames: ['type'],
       registers: [registry],
     });
@@ -94,16 +99,10 @@ function injectedCounter(registry: Registry): Counter<'type'> {
 
 /**
  * Chaos-engineering faults for one replica: latency, error status, connection abort (by route,
- * method and probability) and CPU burn, managed through an authenticated admin API.
+ * method and probability), CPU burn and event-loop freeze, managed through an admin API.
  */
 export function createFaultInjection(options: FaultInjectionOptions): FaultInjection {
   if (!options.enabled) return disabledFaultInjection();
-  const token = options.token?.trim();
-  if (!token) {
-    throw new Error(
-      'fault injection is enabled but has no token: set FAULT_INJECTION_TOKEN (the bearer token of /admin/faults) or disable it',
-    );
-  }
   const { logger } = options;
   const clock = options.clock ?? Date;
   const random = options.random ?? Math.random;
@@ -111,6 +110,13 @@ export function createFaultInjection(options: FaultInjectionOptions): FaultInjec
   const active = new Map<string, ActiveFault>();
 
   function add(spec: FaultSpec): Fault {
+    const { fault, freeze } = activate(spec);
+    if (freeze) setImmediate(freeze);
+    return fault;
+  }
+
+  /** Activates a fault; a freeze is returned to be started by the caller once its answer is out. */
+  function activate(spec: FaultSpec): { fault: Fault; freeze?: () => void } {
     const valid = parseFaultSpec(spec);
     const now = clock.now();
     const expiresAtMs = valid.durationMs === undefined ? null : now + valid.durationMs;
@@ -134,7 +140,19 @@ export function createFaultInjection(options: FaultInjectionOptions): FaultInjec
         onEnd: () => removeEntry(fault.id, 'expired'),
       });
     }
-    return fault;
+    if (fault.type === 'freeze' && valid.durationMs !== undefined) {
+      const durationMs = valid.durationMs;
+      return {
+        fault,
+        freeze: () => {
+          counter.inc({ type: 'freeze' });
+          logger.warn({ faultId: fault.id, durationMs }, 'freezing the event loop');
+          // Its expiry timer (due by now) removes the fault before any request waiting is read.
+          freezeEventLoop(durationMs);
+        },
+      };
+    }
+    return { fault };
   }
 
   function removeEntry(id: string, reason: 'deleted' | 'expired' | 'cleared'): boolean {
@@ -170,7 +188,13 @@ export function createFaultInjection(options: FaultInjectionOptions): FaultInjec
     let delayMs = 0;
     let terminal: Fault | undefined;
     for (const { fault } of current()) {
-      if (fault.type === 'cpu' || !appliesTo(fault, req.method, path) || !fires(fault.probability)) continue;
+      if (
+        fault.type === 'cpu' ||
+        fault.type === 'freeze' ||
+        !appliesTo(fault, req.method, path) ||
+        !fires(fault.probability)
+      )
+        continue;
       counter.inc({ type: fault.type });
       logger.debug({ faultId: fault.id, type: fault.type, method: req.method, path }, 'fault injected');
       if (fault.type === 'latency') {
@@ -196,25 +220,6 @@ export function createFaultInjection(options: FaultInjectionOptions): FaultInjec
     res.once('close', () => clearTimeout(timer));
   };
 
-  const authenticate: RequestHandler = (req, res, next) => {
-    const match = /^Bearer +(\S+)\s*$/i.exec(req.get('authorization') ?? '');
-    if (!match) {
-      res.set('WWW-Authenticate', 'Bearer');
-      return sendProblem(
-        res,
-        401,
-        'unauthorized',
-        'Unauthorized',
-        'an Authorization: Bearer token is required',
-      );
-    }
-    if (!sameSecret(match[1] ?? '', token)) {
-      res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
-      return sendProblem(res, 401, 'unauthorized', 'Unauthorized', 'the bearer token is not valid');
-    }
-    next();
-  };
-
   const bodyErrors: ErrorRequestHandler = (error: unknown, _req, res, next) => {
     const status = httpStatusOf(error);
     if (status === undefined || status >= 500) return next(error);
@@ -223,18 +228,21 @@ export function createFaultInjection(options: FaultInjectionOptions): FaultInjec
   };
 
   const adminRouter = express.Router();
-  adminRouter.use(ADMIN_PATH, authenticate, express.json({ limit: '16kb' }));
+  adminRouter.use(ADMIN_PATH, express.json({ limit: '16kb' }));
   adminRouter.get(ADMIN_PATH, (_req, res) => {
     res.json({ items: current().map((entry) => entry.fault) });
   });
   adminRouter.post(ADMIN_PATH, (req: Request, res: Response) => {
     let fault: Fault;
+    let freeze: (() => void) | undefined;
     try {
-      fault = add(req.body as FaultSpec);
+      ({ fault, freeze } = activate(req.body as FaultSpec));
     } catch (error) {
       if (!(error instanceof InvalidFaultSpecError)) throw error;
       return sendProblem(res, 400, 'validation', 'Invalid request', error.message, error.errors);
     }
+    // The answer goes out first, then the loop blocks: the caller learns the freeze started.
+    if (freeze) res.once('finish', () => setImmediate(freeze));
     res.status(201).location(`${req.baseUrl}${ADMIN_PATH}/${fault.id}`).json(fault);
   });
   adminRouter.delete(ADMIN_PATH, (_req, res) => {
@@ -300,12 +308,6 @@ function appliesTo(fault: Fault, method: string, path: string): boolean {
   if (fault.method !== undefined && fault.method !== method) return false;
   if (fault.route !== undefined) return matchesPrefix(path, fault.route);
   return !EXCLUDED_BY_DEFAULT.some((prefix) => matchesPrefix(path, prefix));
-}
-
-/** Compares digests so that neither the content nor the length of the token leaks through timing. */
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(given), digest(expected));
 }
 
 function httpStatusOf(error: unknown): number | undefined {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const FAULT_TYPES = ['latency', 'error', 'abort', 'cpu'] as const;
+export const FAULT_TYPES = ['latency', 'error', 'abort', 'cpu', 'freeze'] as const;
 export type FaultType = (typeof FAULT_TYPES)[number];
 
 export const FAULT_HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -19,7 +19,7 @@ export interface FaultSpec {
   readonly latencyMs?: number;
   /** `error` only; default 503. */
   readonly status?: number;
-  /** The fault expires after it; required for `cpu` (how long to burn). */
+  /** The fault expires after it; required for `cpu` (how long to burn) and `freeze` (how long to block). */
   readonly durationMs?: number;
 }
 
@@ -75,6 +75,8 @@ const FIELDS_BY_TYPE: Readonly<Record<FaultType, readonly (keyof FaultSpec)[]>> 
   abort: ['route', 'method', 'probability', 'durationMs'],
   // A CPU burn runs in the background for the whole process: no request selects it.
   cpu: ['durationMs'],
+  // A freeze blocks the whole event loop: nothing is answered, whatever the route.
+  freeze: ['durationMs'],
 };
 
 const faultSpecSchema = z
@@ -123,11 +125,11 @@ const faultSpecSchema = z
         message: 'latencyMs is required for a latency fault',
       });
     }
-    if (spec.type === 'cpu' && spec.durationMs === undefined) {
+    if ((spec.type === 'cpu' || spec.type === 'freeze') && spec.durationMs === undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['durationMs'],
-        message: 'durationMs is required for a cpu fault',
+        message: `durationMs is required for a ${spec.type} fault`,
       });
     }
   });

@@ -8,8 +8,6 @@ import {
   type FaultInjectionOptions,
 } from '../src/fault-injection.ts';
 
-export const TOKEN = 'test-token-0123456789';
-
 export interface LogLine {
   level: number;
   msg: string;
@@ -34,7 +32,7 @@ export interface TestApp {
 export async function startApp(options: Partial<FaultInjectionOptions> = {}): Promise<TestApp> {
   const registry = new Registry();
   const { logger, lines } = capturingLogger();
-  const faults = createFaultInjection({ enabled: true, token: TOKEN, registry, logger, ...options });
+  const faults = createFaultInjection({ enabled: true, registry, logger, ...options });
   const app = express();
   app.use(faults.adminRouter);
   app.use(faults.middleware);

@@ -10,6 +10,7 @@ import { logs } from './cli/logs.ts';
 import { restart } from './cli/restart.ts';
 import { status } from './cli/status.ts';
 import { DEFAULT_PORTS, up } from './cli/up.ts';
+import type { UpOptions } from './cli/up.ts';
 
 const USAGE = `usage: node packages/local-runtime/src/cli.ts <command> [options]
 
@@ -40,32 +41,100 @@ function usage(message: string): number {
   return 2;
 }
 
+const OPTIONS = {
+  foreground: { type: 'boolean', short: 'f', default: false },
+  daemon: { type: 'boolean', default: false },
+  plan: { type: 'string' },
+  'k8s-dir': { type: 'string', default: 'k8s/base' },
+  'data-dir': { type: 'string' },
+  'no-prometheus': { type: 'boolean', default: false },
+  timeout: { type: 'string', default: '180' },
+  json: { type: 'boolean', default: false },
+  'no-follow': { type: 'boolean', default: false },
+  lines: { type: 'string', default: '10' },
+  'no-wait': { type: 'boolean', default: false },
+  'control-port': { type: 'string' },
+  'front-port': { type: 'string' },
+  'postgres-port': { type: 'string' },
+  'prometheus-port': { type: 'string' },
+  'hpa-interval': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+function port(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65_535)
+    throw new RangeError(`--${name} must be a TCP port, got ${text}`);
+  return n;
+}
+
+function positive(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new RangeError(`--${name} must be a positive number, got ${text}`);
+  return n;
+}
+
+function upOptions(values: Values): UpOptions {
+  return {
+    foreground: values.foreground,
+    daemon: values.daemon,
+    ...(values.plan === undefined ? {} : { planFile: values.plan }),
+    k8sDir: values['k8s-dir'],
+    dataDir: values['data-dir'],
+    prometheus: !values['no-prometheus'],
+    timeoutMs: positive('timeout', values.timeout) * 1000,
+    ...(values['hpa-interval'] === undefined
+      ? {}
+      : { hpaIntervalMs: positive('hpa-interval', values['hpa-interval']) * 1000 }),
+    ports: {
+      control: port('control-port', values['control-port'], DEFAULT_PORTS.control),
+      frontBase: port('front-port', values['front-port'], DEFAULT_PORTS.frontBase),
+      postgres: port('postgres-port', values['postgres-port'], DEFAULT_PORTS.postgres),
+      prometheus: port('prometheus-port', values['prometheus-port'], DEFAULT_PORTS.prometheus),
+    },
+  };
+}
+
+async function run(command: string | undefined, values: Values, positionals: string[], rest: string[]) {
+  const dataDir = values['data-dir'];
+  const controlPort = port('control-port', values['control-port'], DEFAULT_PORTS.control);
+  switch (command) {
+    case 'up':
+      if (positionals.length > 0) return usage(`up takes no arguments, got ${positionals.join(' ')}`);
+      return up(upOptions(values), rest);
+    case 'down':
+      return down(dataDir);
+    case 'status':
+      return status(values.json, controlPort);
+    case 'logs':
+      if (positionals.length > 1) return usage('logs takes at most one workload');
+      return logs({
+        deployment: positionals[0],
+        follow: !values['no-follow'],
+        lines: positive('lines', values.lines),
+        dataDir,
+        controlPort,
+      });
+    case 'restart':
+      if (positionals.length !== 1) return usage('restart takes one workload: restart order');
+      return restart(positionals[0]!, !values['no-wait'], controlPort);
+    case 'events':
+      return events(values.json, controlPort);
+    case undefined:
+      return usage('a command is required');
+    default:
+      return usage(`unknown command ${command}`);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   let parsed;
   try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      options: {
-        foreground: { type: 'boolean', short: 'f', default: false },
-        daemon: { type: 'boolean', default: false },
-        'k8s-dir': { type: 'string', default: 'k8s/base' },
-        'data-dir': { type: 'string' },
-        'no-prometheus': { type: 'boolean', default: false },
-        timeout: { type: 'string', default: '180' },
-        json: { type: 'boolean', default: false },
-        'no-follow': { type: 'boolean', default: false },
-        lines: { type: 'string', default: '10' },
-        'no-wait': { type: 'boolean', default: false },
-        'control-port': { type: 'string' },
-        'front-port': { type: 'string' },
-        'postgres-port': { type: 'string' },
-        'prometheus-port': { type: 'string' },
-        'hpa-interval': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+    parsed = parseArgs({ args: rest, allowPositionals: true, options: OPTIONS });
   } catch (error) {
     return usage(error instanceof Error ? error.message : String(error));
   }
@@ -74,68 +143,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const dataDir = values['data-dir'];
-  const port = (name: string, text: string | undefined, fallback: number) => {
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1 || n > 65_535)
-      throw new RangeError(`--${name} must be a TCP port, got ${text}`);
-    return n;
-  };
-  const number = (name: string, text: string) => {
-    const n = Number(text);
-    if (!Number.isFinite(n) || n <= 0)
-      throw new RangeError(`--${name} must be a positive number, got ${text}`);
-    return n;
-  };
   try {
-    const controlPort = port('control-port', values['control-port'], DEFAULT_PORTS.control);
-    switch (command) {
-      case 'up':
-        if (positionals.length > 0) return usage(`up takes no arguments, got ${positionals.join(' ')}`);
-        return await up(
-          {
-            foreground: values.foreground,
-            daemon: values.daemon,
-            k8sDir: values['k8s-dir'],
-            dataDir,
-            prometheus: !values['no-prometheus'],
-            timeoutMs: number('timeout', values.timeout) * 1000,
-            ...(values['hpa-interval'] === undefined
-              ? {}
-              : { hpaIntervalMs: number('hpa-interval', values['hpa-interval']) * 1000 }),
-            ports: {
-              control: port('control-port', values['control-port'], DEFAULT_PORTS.control),
-              frontBase: port('front-port', values['front-port'], DEFAULT_PORTS.frontBase),
-              postgres: port('postgres-port', values['postgres-port'], DEFAULT_PORTS.postgres),
-              prometheus: port('prometheus-port', values['prometheus-port'], DEFAULT_PORTS.prometheus),
-            },
-          },
-          rest,
-        );
-      case 'down':
-        return await down(dataDir);
-      case 'status':
-        return await status(values.json, controlPort);
-      case 'logs':
-        if (positionals.length > 1) return usage('logs takes at most one deployment');
-        return await logs({
-          deployment: positionals[0],
-          follow: !values['no-follow'],
-          lines: number('lines', values.lines),
-          dataDir,
-          controlPort,
-        });
-      case 'restart':
-        if (positionals.length !== 1) return usage('restart takes one deployment: restart order');
-        return await restart(positionals[0]!, !values['no-wait'], controlPort);
-      case 'events':
-        return await events(values.json, controlPort);
-      case undefined:
-        return usage('a command is required');
-      default:
-        return usage(`unknown command ${command}`);
-    }
+    return await run(command, values, positionals, rest);
   } catch (error) {
     if (error instanceof RangeError) return usage(error.message);
     if (error instanceof RuntimeNotRunningError || error instanceof ManifestError) {

@@ -65,6 +65,8 @@ describe('local runtime with fixture services', () => {
       NOTIFICATION_URL: runtime.frontUrls['notification'],
       GREETING: 'hello',
       API_KEY: 's3cret',
+      // The admin token (contracts: ADMIN_TOKEN, LOCAL_ADMIN_TOKEN unless ADMIN_TOKEN is set); no old variable.
+      ADMIN_TOKEN: process.env['ADMIN_TOKEN'] ?? 'local-chaos-token',
     });
   });
 

@@ -20,8 +20,8 @@ import {
 import OpossumBreaker from 'opossum';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { createDependencyPolicy } from '../src/dependency-policy.ts';
-import { createHttpClient } from '../src/http-client.ts';
+import { createDependencyPolicy } from '../src/policy/dependency-policy.ts';
+import { createHttpClient } from '../src/http/http-client.ts';
 
 type Call = () => Promise<unknown>;
 

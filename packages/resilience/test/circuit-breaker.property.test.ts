@@ -1,9 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { CircuitBreaker, type CircuitBreakerOptions, type CircuitPermit } from '../src/circuit-breaker.ts';
-import { createManualClock } from '../src/clock.ts';
-import { CircuitOpenError } from '../src/errors.ts';
-import type { FailureDetectorOptions } from '../src/outcome-window.ts';
+import {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitPermit,
+} from '../src/breaker/circuit-breaker.ts';
+import { createManualClock } from '../src/clock/clock.ts';
+import { CircuitOpenError } from '../src/errors/errors.ts';
+import type { FailureDetectorOptions } from '../src/breaker/outcome-window.ts';
 import { captureLogger, newRegistry } from './helpers.ts';
 
 type Op =

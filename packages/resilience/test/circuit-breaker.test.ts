@@ -3,9 +3,9 @@ import {
   CircuitBreaker,
   type CircuitBreakerOptions,
   type CircuitStateChange,
-} from '../src/circuit-breaker.ts';
-import { createManualClock, type ManualClock } from '../src/clock.ts';
-import { CircuitOpenError, DependencyHttpError } from '../src/errors.ts';
+} from '../src/breaker/circuit-breaker.ts';
+import { createManualClock, type ManualClock } from '../src/clock/clock.ts';
+import { CircuitOpenError, DependencyHttpError } from '../src/errors/errors.ts';
 import { captureLogger, metricValue, newRegistry } from './helpers.ts';
 
 function setup(options: CircuitBreakerOptions = {}, clock: ManualClock = createManualClock()) {
@@ -188,6 +188,54 @@ describe('circuit breaker', () => {
     const probe = breaker.acquire();
     expect(() => breaker.acquire()).toThrow(CircuitOpenError);
     breaker.release(probe);
+    breaker.onSuccess(breaker.acquire(), 1);
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('opens when a failure rate is reached exactly: 7 failures in 100 calls at 7 %', () => {
+    for (const kind of ['count', 'time'] as const) {
+      const { breaker, fail, succeed } = setup({
+        failureDetector:
+          kind === 'count'
+            ? { kind, size: 100, failureRatePercent: 7, minimumCalls: 100 }
+            : { kind, windowMs: 60_000, failureRatePercent: 7, minimumCalls: 100 },
+      });
+      for (let i = 0; i < 93; i++) succeed();
+      for (let i = 0; i < 6; i++) fail();
+      expect(breaker.state).toBe('closed');
+      fail();
+      expect({ kind, state: breaker.state }).toEqual({ kind, state: 'open' });
+    }
+  });
+
+  it('stays closed one failure below an exact rate: 6 failures in 100 calls at 7 %', () => {
+    const { breaker, fail, succeed } = setup({
+      failureDetector: { kind: 'count', size: 100, failureRatePercent: 7, minimumCalls: 100 },
+    });
+    for (let i = 0; i < 94; i++) succeed();
+    for (let i = 0; i < 6; i++) fail();
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('counts a half-open probe that hangs past the probe timeout as failed and opens again', () => {
+    const { breaker, fail, clock, events } = setup({
+      ...consecutive5,
+      halfOpen: { probes: 1, successesToClose: 1, probeTimeoutMs: 300 },
+    });
+    for (let i = 0; i < 5; i++) fail();
+    clock.advance(1000);
+    expect(breaker.state).toBe('half-open');
+    const hanging = breaker.acquire();
+    expect(() => breaker.acquire()).toThrow(CircuitOpenError);
+    clock.advance(299);
+    expect(breaker.state).toBe('half-open');
+    clock.advance(1);
+    expect(breaker.state).toBe('open');
+    expect(events.some((e) => e.msg === 'half-open probe timed out')).toBe(true);
+    // The late outcome of the timed-out probe changes nothing; the next cool-down admits a new probe.
+    breaker.onSuccess(hanging, 1);
+    expect(breaker.state).toBe('open');
+    clock.advance(1000);
     breaker.onSuccess(breaker.acquire(), 1);
     expect(breaker.state).toBe('closed');
   });

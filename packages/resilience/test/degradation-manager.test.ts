@@ -9,7 +9,7 @@ import {
   type DegradationLevel,
   type DegradationChange,
   type DegradationManagerOptions,
-} from '../src/degradation-manager.ts';
+} from '../src/degradation/degradation-manager.ts';
 
 interface LogLine {
   level: number;

@@ -2,12 +2,12 @@ import { getEventListeners } from 'node:events';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from '@jest/globals';
-import { createManualClock, systemClock, type ManualClock } from '../src/clock.ts';
+import { createManualClock, systemClock, type ManualClock } from '../src/clock/clock.ts';
 import {
   createDependencyPolicy,
   type DependencyPolicyDeps,
   type DependencyPolicyOptions,
-} from '../src/dependency-policy.ts';
+} from '../src/policy/dependency-policy.ts';
 import {
   BulkheadFullError,
   CircuitOpenError,
@@ -15,8 +15,8 @@ import {
   PolicyDisposedError,
   RetriesExhaustedError,
   TimeoutError,
-} from '../src/errors.ts';
-import { resilienceMetrics } from '../src/metrics.ts';
+} from '../src/errors/errors.ts';
+import { resilienceMetrics } from '../src/metrics/metrics.ts';
 import { captureLogger, deferred, flush, histogramCount, metricValue, newRegistry } from './helpers.ts';
 
 class Retryable extends Error {
@@ -110,24 +110,57 @@ describe('dependency policy', () => {
     expect(await outcome('timeout')).toBe(1);
   });
 
-  it('puts the breaker inside the retry: attempts stop as soon as the circuit opens', async () => {
-    const { policy, clock, outcome } = setup({
-      retry: { maxAttempts: 10, initialDelayMs: 1 },
+  it('tells the breaker once per call: failed attempts that a retry covered are not failures', async () => {
+    const { policy, clock } = setup({
+      retry: { maxAttempts: 3, initialDelayMs: 1 },
       retryBudget: false,
-      circuitBreaker: { failureDetector: { kind: 'consecutive', failures: 3 } },
+      circuitBreaker: { failureDetector: { kind: 'consecutive', failures: 2 } },
+    });
+    // Five calls, each failing twice before its third attempt succeeds: ten failed attempts in a row of
+    // pairs, and the circuit (2 consecutive failures) stays closed because every call succeeded.
+    for (let i = 0; i < 5; i++) {
+      const call = policy.execute(async (ctx) => {
+        if (ctx.attempt < 3) throw new Retryable('one replica down');
+        return 'ok';
+      });
+      await expect(drive(clock, call)).resolves.toBe('ok');
+    }
+    expect(policy.circuitState).toBe('closed');
+    // Two calls that fail after all their attempts are two failures: the circuit opens.
+    for (let i = 0; i < 2; i++) {
+      await drive(
+        clock,
+        policy.execute(() => Promise.reject(new Retryable('down'))),
+      ).catch(() => undefined);
+    }
+    expect(policy.circuitState).toBe('open');
+  });
+
+  it('stops retrying when the circuit opens through other calls, with an error that says an attempt was sent', async () => {
+    const { policy, clock, outcome } = setup({
+      retry: { maxAttempts: 5, initialDelayMs: 1000, maxDelayMs: 1000 },
+      retryBudget: false,
+      circuitBreaker: { failureDetector: { kind: 'consecutive', failures: 1 } },
     });
     let calls = 0;
-    const error = await drive(
-      clock,
-      policy.execute(async () => {
+    const waiting = policy
+      .execute(async () => {
         calls++;
-        throw new Retryable('down');
-      }),
-    ).catch((e: unknown) => e);
-    expect(calls).toBe(3);
-    expect(error).toBeInstanceOf(CircuitOpenError);
+        throw new Retryable('timed out after the dependency may have acted');
+      })
+      .catch((e: unknown) => e);
+    await flush();
+    expect(calls).toBe(1);
+    // Another call fails while the first waits for its backoff: the circuit opens.
+    await policy.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
     expect(policy.circuitState).toBe('open');
-    expect(await outcome('rejected_open')).toBe(1);
+    const error = await drive(clock, waiting);
+    expect(calls).toBe(1);
+    expect(error).toBeInstanceOf(RetriesExhaustedError);
+    expect(error).not.toBeInstanceOf(CircuitOpenError);
+    expect(error).toMatchObject({ reason: 'circuit-open', attempts: 1 });
+    expect(await outcome('failure')).toBe(2);
+    expect(await outcome('rejected_open')).toBe(0);
   });
 
   it('rejects at once while the circuit is open, without calling the dependency', async () => {
@@ -318,7 +351,7 @@ describe('dependency policy', () => {
   });
 
   it('shares one retry budget between policies of the same dependency when given one', async () => {
-    const { createRetryBudget } = await import('../src/retry-budget.ts');
+    const { createRetryBudget } = await import('../src/retry/retry-budget.ts');
     const clock = createManualClock();
     const budget = createRetryBudget('inventory', { budgetPercent: 0, minRetriesPerSecond: 0.1 }, { clock });
     const registry = newRegistry();

@@ -9,7 +9,7 @@ import {
   ResilienceError,
   RetriesExhaustedError,
   TimeoutError,
-} from '../src/errors.ts';
+} from '../src/errors/errors.ts';
 
 describe('resilience errors', () => {
   it('gives every error its dependency, code, class name and ResilienceError base', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { CircuitOpenError, DependencyHttpError } from '../src/errors.ts';
-import { withFallback } from '../src/fallback.ts';
+import { CircuitOpenError, DependencyHttpError } from '../src/errors/errors.ts';
+import { withFallback } from '../src/fallback/fallback.ts';
 
 describe('fallback', () => {
   it('returns the fallback value when the dependency fails', async () => {

@@ -3,8 +3,8 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
-import { installGracefulShutdown } from '../src/graceful-shutdown.ts';
-import { HealthRegistry } from '../src/health-registry.ts';
+import { installGracefulShutdown } from '../src/shutdown/graceful-shutdown.ts';
+import { HealthRegistry } from '../src/health/health-registry.ts';
 
 const logger = pino({ level: 'silent' });
 

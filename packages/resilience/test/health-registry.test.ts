@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { HealthRegistry } from '../src/health-registry.ts';
+import { HealthRegistry } from '../src/health/health-registry.ts';
 
 const logger = pino({ level: 'silent' });
 const pass = (name: string, critical: boolean) => ({ name, critical, check: async () => undefined });

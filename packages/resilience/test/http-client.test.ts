@@ -1,16 +1,22 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { createManualClock, type ManualClock } from '../src/clock.ts';
-import { CircuitOpenError, DependencyHttpError, RetriesExhaustedError, TimeoutError } from '../src/errors.ts';
-import { createHttpClient, type HttpClient, type HttpClientOptions } from '../src/http-client.ts';
-import { parseRetryAfter } from '../src/retry-after.ts';
+import { createManualClock, type ManualClock } from '../src/clock/clock.ts';
+import {
+  CircuitOpenError,
+  DependencyHttpError,
+  RetriesExhaustedError,
+  TimeoutError,
+} from '../src/errors/errors.ts';
+import { createHttpClient, type HttpClient, type HttpClientOptions } from '../src/http/http-client.ts';
+import { parseRetryAfter } from '../src/retry/retry-after.ts';
 import { captureLogger, metricValue, newRegistry } from './helpers.ts';
 
 interface Seen {
   readonly method: string;
   readonly path: string;
   readonly headers: IncomingMessage['headers'];
+  readonly remotePort: number | undefined;
 }
 
 const seen: Seen[] = [];
@@ -31,7 +37,12 @@ function json(
 
 function handle(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://x');
-  seen.push({ method: req.method ?? '', path: url.pathname, headers: req.headers });
+  seen.push({
+    method: req.method ?? '',
+    path: url.pathname,
+    headers: req.headers,
+    remotePort: req.socket.remotePort,
+  });
   switch (url.pathname) {
     case '/ok':
       return json(res, 200, { ok: true, requestId: req.headers['x-request-id'] ?? null });
@@ -52,6 +63,10 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     }
     case '/unavailable':
       return json(res, 503, { type: 'about:blank', title: 'Service Unavailable', status: 503 });
+    case '/stall-first':
+      // The first request hangs (a replica that stopped answering on that connection); later ones answer.
+      if (seen.filter((s) => s.path === '/stall-first').length === 1) return;
+      return json(res, 200, { ok: true });
     case '/flaky': {
       const hits = seen.filter((s) => s.path === '/flaky').length;
       return hits < 3 ? json(res, 500, { title: 'boom' }) : json(res, 200, { hits });
@@ -136,6 +151,19 @@ async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void
 }
 
 describe('resilient HTTP client', () => {
+  it('retries a timed-out attempt on a fresh connection, not on the pooled one', async () => {
+    const { client: c } = client({ timeoutMs: 200 });
+    await c.get('/ok');
+    await expect(c.get('/stall-first')).resolves.toMatchObject({ status: 200 });
+    const [stalled, retried] = seen.filter((s) => s.path === '/stall-first');
+    const warm = seen.find((s) => s.path === '/ok')!;
+    // The first attempt reused the pooled keep-alive connection; the retry came on a new one, closed after.
+    expect(stalled!.remotePort).toBe(warm.remotePort);
+    expect(stalled!.headers.connection).toBe('keep-alive');
+    expect(retried!.remotePort).not.toBe(stalled!.remotePort);
+    expect(retried!.headers.connection).toBe('close');
+  });
+
   it('returns status, parsed body and headers of a 2xx answer and sends x-request-id', async () => {
     const { client: c } = client();
     const response = await c.get<{ ok: boolean; requestId: string }>('/ok', { requestId: 'req-42' });

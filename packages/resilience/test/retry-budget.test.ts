@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { createManualClock } from '../src/clock.ts';
-import { createRetryBudget } from '../src/retry-budget.ts';
+import { createManualClock } from '../src/clock/clock.ts';
+import { createRetryBudget } from '../src/retry/retry-budget.ts';
 
 describe('retry budget', () => {
   it('allows retries up to the budget percentage of recent requests plus the per-second floor', () => {

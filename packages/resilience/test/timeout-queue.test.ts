@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { createManualClock } from '../src/clock.ts';
-import { createTimeoutQueue } from '../src/timeout-queue.ts';
+import { createManualClock } from '../src/clock/clock.ts';
+import { createTimeoutQueue } from '../src/timeout/timeout-queue.ts';
 
 describe('timeout queue', () => {
   it('fires each deadline at its time, in order, under a single clock timer', () => {

@@ -1,8 +1,8 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from '@jest/globals';
-import { createManualClock } from '../src/clock.ts';
-import { TimeoutError } from '../src/errors.ts';
-import { createTimeoutPolicy, runAttempt, type AttemptContext } from '../src/timeout.ts';
+import { createManualClock } from '../src/clock/clock.ts';
+import { TimeoutError } from '../src/errors/errors.ts';
+import { createTimeoutPolicy, runAttempt, type AttemptContext } from '../src/timeout/timeout.ts';
 import { deferred, flush } from './helpers.ts';
 
 describe('timeout', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ADMIN_TOKEN_ENV } from '@self-healing-shop/contracts';
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -25,7 +26,8 @@ export const baseConfigShape = {
   POD_NAME: z.string().min(1).optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   FAULT_INJECTION_ENABLED: bool.default(false),
-  FAULT_INJECTION_TOKEN: z.string().min(8, 'expected at least 8 characters').optional(),
+  /** Guards `/admin/*` (faults and audit), sent in the `x-admin-token` header; no token, no admin API. */
+  [ADMIN_TOKEN_ENV]: z.string().trim().min(8, 'expected at least 8 characters').optional(),
 };
 
 /**
@@ -35,11 +37,11 @@ export const baseConfigShape = {
 export function parseConfig<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv = process.env) {
   const schema = z.object(shape).superRefine((value, ctx) => {
     const v = value as Record<string, unknown>;
-    if (v.FAULT_INJECTION_ENABLED === true && !v.FAULT_INJECTION_TOKEN) {
+    if (v.FAULT_INJECTION_ENABLED === true && !v[ADMIN_TOKEN_ENV]) {
       ctx.addIssue({
         code: 'custom',
-        path: ['FAULT_INJECTION_TOKEN'],
-        message: 'required when FAULT_INJECTION_ENABLED=true',
+        path: [ADMIN_TOKEN_ENV],
+        message: 'required when FAULT_INJECTION_ENABLED=true (the fault API is an admin API)',
       });
     }
   });

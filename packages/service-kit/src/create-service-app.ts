@@ -9,17 +9,22 @@ import {
   ResilienceError,
   type HealthRegistry,
 } from '@self-healing-shop/resilience';
-import { isDatabaseUnavailable } from './database-errors.ts';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from './database-errors.ts';
+import { adminGuard } from './admin-guard.ts';
 import { httpMetrics } from './http-metrics.ts';
-import { DomainError, problemBody, ServiceUnavailableError, type ProblemBody } from './problem.ts';
+import { DomainError, problemBody, type ProblemBody } from './problem.ts';
 
 export interface ServiceAppOptions {
   readonly service: string;
   readonly logger: Logger;
   readonly registry: Registry;
   readonly health: HealthRegistry;
-  /** Mounted first among the routes (fault injection for chaos experiments). */
+  /** ADMIN_TOKEN: the one guard of every `/admin/*` route (faults and audit). */
+  readonly adminToken?: string | undefined;
+  /** Mounted first among the routes (fault injection for chaos experiments), its admin API behind the guard. */
   readonly faultInjection?: { readonly middleware: RequestHandler; readonly adminRouter: express.Router };
+  /** The service's read-only audit routes, mounted at `/admin/audit` behind the guard. */
+  readonly audit?: (router: express.Router) => void;
   /** Largest accepted JSON body; larger ones get 413. */
   readonly bodyLimit?: string;
   /** Adds the service's own routes. */
@@ -78,10 +83,15 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     res.type(registry.contentType).send(await registry.metrics());
   });
 
-  if (options.faultInjection) {
-    app.use(options.faultInjection.adminRouter);
-    app.use(options.faultInjection.middleware);
+  // Every admin route passes the guard first: 403 without a configured token, 401 without the right one.
+  app.use('/admin', adminGuard(options.adminToken));
+  if (options.faultInjection) app.use(options.faultInjection.adminRouter);
+  if (options.audit) {
+    const audit = express.Router();
+    options.audit(audit);
+    app.use('/admin/audit', audit);
   }
+  if (options.faultInjection) app.use(options.faultInjection.middleware);
   app.use(express.json({ limit: options.bodyLimit ?? '64kb' }));
   options.routes(app);
 
@@ -97,8 +107,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
 function toDomainError(error: unknown): DomainError | undefined {
   if (error instanceof DomainError) return error;
   // A lost database is an outage, not a bug: 503 so callers retry while probes take the replica out.
-  if (isDatabaseUnavailable(error))
-    return new ServiceUnavailableError('The database is unreachable; retry shortly', 1, error);
+  if (isDatabaseUnavailable(error)) return new DatabaseUnavailableError(error);
   if (
     error instanceof DependencyHttpError &&
     error.status !== undefined &&

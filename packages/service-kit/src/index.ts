@@ -9,3 +9,5 @@ export * from './run-service.ts';
 export * from './service-context.ts';
 export * from './database-errors.ts';
 export * from './launch-service.ts';
+export * from './admin-guard.ts';
+export * from './audit-page.ts';

@@ -1,7 +1,11 @@
+import type { RequestListener } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Express } from 'express';
+import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { baseConfigShape, ConfigError, parseConfig } from './config.ts';
+import { createServiceApp } from './create-service-app.ts';
+import { DatabaseUnavailableError } from './database-errors.ts';
 import { createLogger } from './logger.ts';
 import { createPool, databaseHealthCheck, type Pool } from './postgres.ts';
 import { runService, type RunningService } from './run-service.ts';
@@ -15,7 +19,7 @@ export interface LaunchOptions<S extends z.ZodRawShape> {
   readonly service: string;
   /** The service's own variables, parsed with the base ones. */
   readonly configShape?: S;
-  /** Creates or upgrades the service's schema; retried with backoff until `startupDeadlineMs`. */
+  /** Creates or upgrades the service's schema; retried with backoff for as long as the database is away. */
   readonly migrate: (pool: Pool, context: ServiceContext) => Promise<void>;
   /** Builds the app (and starts background workers) once the database is migrated. */
   readonly build: (
@@ -23,15 +27,17 @@ export interface LaunchOptions<S extends z.ZodRawShape> {
   ) =>
     | Promise<{ app: Express; onClose?: readonly Closeable[] }>
     | { app: Express; onClose?: readonly Closeable[] };
-  /** How long start-up waits for the database (within the startup probe's budget) before exiting 1. */
-  readonly startupDeadlineMs?: number;
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/** Waits between migration attempts: 250 ms doubling up to this. */
+const MAX_RETRY_WAIT_MS = 4_000;
+
 /**
- * What every service's main.ts does: parse the environment (exit 1 naming bad variables), create
- * the context and pool, migrate (waiting for the database with backoff; SIGTERM meanwhile exits 0),
- * register the database check, build the app and run it with graceful shutdown.
+ * What every service's main.ts does: parse the environment (exit 1 naming bad variables), create the
+ * context and pool, listen at once (alive, not ready), migrate as soon as the database answers (it
+ * waits for it as long as it takes: a database that comes up late, as on a first deploy, is not a
+ * reason to exit), then build the app and serve it, with graceful shutdown throughout.
  */
 export async function launchService<S extends z.ZodRawShape>(
   options: LaunchOptions<S>,
@@ -48,15 +54,14 @@ export async function launchService<S extends z.ZodRawShape>(
   }
 }
 
-async function launch<S extends z.ZodRawShape>(
-  options: LaunchOptions<S>,
-): Promise<RunningService | undefined> {
+async function launch<S extends z.ZodRawShape>(options: LaunchOptions<S>): Promise<RunningService> {
   const config = parseConfig({ ...baseConfigShape, ...options.configShape }, options.env) as LaunchConfig<S>;
   const context = createServiceContext({
     service: options.service,
     logLevel: config.LOG_LEVEL,
     ...(config.POD_NAME ? { pod: config.POD_NAME } : {}),
-    faultInjection: { enabled: config.FAULT_INJECTION_ENABLED, token: config.FAULT_INJECTION_TOKEN },
+    faultInjection: { enabled: config.FAULT_INJECTION_ENABLED },
+    adminToken: config.ADMIN_TOKEN,
   });
   const { logger, health, faults } = context;
   const pool = createPool({
@@ -65,68 +70,82 @@ async function launch<S extends z.ZodRawShape>(
     application: `${options.service}/${config.POD_NAME ?? process.pid}`,
   });
 
-  const startup = new AbortController();
-  const stopStartup = () => startup.abort();
-  process.once('SIGTERM', stopStartup);
-  process.once('SIGINT', stopStartup);
-  const migrated = await retryUntil(() => options.migrate(pool, context), {
-    deadlineMs: options.startupDeadlineMs ?? 30_000,
-    signal: startup.signal,
-    onRetry: (error, attempt, waitMs) =>
-      logger.warn({ err: error, attempt, waitMs }, 'database not ready for migrations: retrying'),
+  // Until the schema is migrated the database check fails: alive (/health 200) but not ready (/ready 503).
+  let migrated = false;
+  const database = databaseHealthCheck(pool);
+  health.register({
+    ...database,
+    async check(signal) {
+      if (!migrated) throw new Error('waiting for the database (migrations not applied yet)');
+      return database.check(signal);
+    },
   });
-  process.removeListener('SIGTERM', stopStartup);
-  process.removeListener('SIGINT', stopStartup);
-  if (!migrated.ok) {
-    await pool.end().catch(() => undefined);
-    if (startup.signal.aborted) {
-      logger.info('stopped during start-up');
-      return undefined;
-    }
-    logger.fatal({ err: migrated.error }, 'database unavailable at start-up');
-    process.exitCode = 1;
-    return undefined;
-  }
 
-  health.register(databaseHealthCheck(pool));
-  const built = await options.build({ ...context, pool, config });
-  return runService({
-    app: built.app,
+  const startup = new AbortController();
+  // Read by the shutdown at the time it runs: the app's own resources are inserted once it is built.
+  const closers: Closeable[] = [
+    { name: 'start-up', close: () => startup.abort() },
+    { name: 'fault-injection', close: () => faults.dispose() },
+    { name: 'database', close: () => pool.end() },
+  ];
+  let handler: RequestListener = startingApp(context);
+  const running = await runService({
+    app: (req, res) => handler(req, res),
     port: config.PORT,
     host: config.HOST,
     logger,
     health,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    onClose: [
-      ...(built.onClose ?? []),
-      { name: 'fault-injection', close: () => faults.dispose() },
-      { name: 'database', close: () => pool.end() },
-    ],
+    onClose: closers,
+  });
+
+  if (!(await migrateWhenReachable(() => options.migrate(pool, context), startup.signal, logger))) {
+    logger.info('stopped during start-up');
+    return running;
+  }
+  migrated = true;
+  const built = await options.build({ ...context, pool, config });
+  closers.splice(1, 0, ...(built.onClose ?? []));
+  handler = built.app;
+  logger.info('migrated and serving');
+  return running;
+}
+
+/** Probes and metrics while the database is awaited; every other request gets 503 database-unavailable. */
+function startingApp(context: ServiceContext): Express {
+  return createServiceApp({
+    service: context.service,
+    logger: context.logger,
+    registry: context.registry,
+    health: context.health,
+    adminToken: context.adminToken,
+    routes: (app) =>
+      app.use((_req, _res, next) => {
+        next(new DatabaseUnavailableError());
+      }),
   });
 }
 
-async function retryUntil(
-  fn: () => Promise<void>,
-  options: {
-    deadlineMs: number;
-    signal: AbortSignal;
-    onRetry: (error: unknown, attempt: number, waitMs: number) => void;
-  },
-): Promise<{ ok: true } | { ok: false; error: unknown }> {
-  const deadline = Date.now() + options.deadlineMs;
-  for (let attempt = 1; ; attempt++) {
+/** Retries `migrate` with capped exponential backoff until it succeeds (true) or start-up is aborted (false). */
+async function migrateWhenReachable(
+  migrate: () => Promise<void>,
+  signal: AbortSignal,
+  logger: Logger,
+): Promise<boolean> {
+  for (let attempt = 1; !signal.aborted; attempt++) {
     try {
-      await fn();
-      return { ok: true };
+      await migrate();
+      return true;
     } catch (error) {
-      const waitMs = Math.min(250 * 2 ** (attempt - 1), 4_000);
-      if (options.signal.aborted || Date.now() + waitMs > deadline) return { ok: false, error };
-      options.onRetry(error, attempt, waitMs);
+      if (signal.aborted) return false;
+      const waitMs = Math.min(250 * 2 ** (attempt - 1), MAX_RETRY_WAIT_MS);
+      logger.warn({ err: error, attempt, waitMs }, 'database not ready for migrations: retrying');
       try {
-        await delay(waitMs, undefined, { signal: options.signal });
+        await delay(waitMs, undefined, { signal });
       } catch {
-        return { ok: false, error };
+        return false;
       }
     }
   }
+  return false;
 }

@@ -10,19 +10,29 @@ export interface PoolOptions {
   readonly logger: Logger;
   readonly max?: number;
   readonly application?: string;
+  /**
+   * How long a query waits for a connection, queueing behind the others included (default 10 s). A
+   * burst waits its turn rather than failing as if the database were down; a database that refuses
+   * connections still fails at once.
+   */
+  readonly connectionTimeoutMs?: number;
 }
 
 /**
- * A pg pool that survives the database going away: idle clients that error are dropped (logged,
+ * A pg pool with durable commits that survives the database going away: idle clients that error are dropped (logged,
  * never crashing the process) and new connections are made on the next query.
  */
 export function createPool(options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 10,
-    connectionTimeoutMillis: 2_000,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
     application_name: options.application,
+    // Durable commits whatever the server's default (the local runtime's PostgreSQL may run with
+    // synchronous_commit=off for speed): an order answered 201 survives a database crash. A startup
+    // option outranks postgresql.conf and ALTER DATABASE/ROLE settings.
+    options: '-c synchronous_commit=on',
   });
   pool.on('error', (error) => {
     options.logger.warn({ err: error }, 'idle database connection lost');

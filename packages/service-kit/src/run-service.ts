@@ -1,6 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
 import type { Logger } from 'pino';
 import {
   installGracefulShutdown,
@@ -9,7 +8,8 @@ import {
 } from '@self-healing-shop/resilience';
 
 export interface RunServiceOptions {
-  readonly app: Express;
+  /** The app (an Express app is a request listener). */
+  readonly app: RequestListener;
   readonly port: number;
   readonly host: string;
   readonly logger: Logger;

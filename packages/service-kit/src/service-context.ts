@@ -1,14 +1,18 @@
 import type { Logger, LevelWithSilent } from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { createFaultInjection } from '@self-healing-shop/fault-injection';
 import { HealthRegistry } from '@self-healing-shop/resilience';
 import { createLogger } from './logger.ts';
+import { collectNodeMetrics } from './node-metrics.ts';
 
 export interface ServiceContextOptions {
   readonly service: string;
   readonly logLevel?: LevelWithSilent;
   readonly pod?: string;
-  readonly faultInjection?: { readonly enabled: boolean; readonly token?: string | undefined };
+  /** FAULT_INJECTION_ENABLED: whether `/admin/faults` and the fault middleware are live. */
+  readonly faultInjection?: { readonly enabled: boolean };
+  /** ADMIN_TOKEN: guards every `/admin/*` route; without it the admin API answers 403. */
+  readonly adminToken?: string | undefined;
   /** Defaults to stdout; tests pass a stream. */
   readonly logDestination?: NodeJS.WritableStream;
   /** Default Node metrics (true in main.ts; tests may skip them). */
@@ -23,9 +27,10 @@ export interface ServiceContext {
   readonly registry: Registry;
   readonly health: HealthRegistry;
   readonly faults: FaultInjection;
+  readonly adminToken: string | undefined;
 }
 
-/** The logger, metrics registry, health registry and fault injection every service starts with. */
+/** The logger, metrics registry, health registry, fault injection and admin token every service starts with. */
 export function createServiceContext(options: ServiceContextOptions): ServiceContext {
   const logger = createLogger({
     service: options.service,
@@ -34,13 +39,12 @@ export function createServiceContext(options: ServiceContextOptions): ServiceCon
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
   const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics !== false) collectNodeMetrics(registry);
   const health = new HealthRegistry({ logger, registry });
   const faults = createFaultInjection({
     enabled: options.faultInjection?.enabled ?? false,
-    ...(options.faultInjection?.token ? { token: options.faultInjection.token } : {}),
     registry,
     logger,
   });
-  return { service: options.service, logger, registry, health, faults };
+  return { service: options.service, logger, registry, health, faults, adminToken: options.adminToken };
 }

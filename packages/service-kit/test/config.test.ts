@@ -31,9 +31,21 @@ describe('parseConfig', () => {
     expect(problems).toMatch(/^INVENTORY_URL: /m);
   });
 
-  it('requires a token when fault injection is enabled', () => {
+  it('requires ADMIN_TOKEN when fault injection is enabled', () => {
     expect(() =>
       parseConfig(baseConfigShape, { DATABASE_URL: 'postgres://h/d', FAULT_INJECTION_ENABLED: 'true' }),
-    ).toThrow('FAULT_INJECTION_TOKEN: required when FAULT_INJECTION_ENABLED=true');
+    ).toThrow('ADMIN_TOKEN: required when FAULT_INJECTION_ENABLED=true');
+    const config = parseConfig(baseConfigShape, {
+      DATABASE_URL: 'postgres://h/d',
+      FAULT_INJECTION_ENABLED: 'true',
+      ADMIN_TOKEN: 'secret-token-1',
+    });
+    expect(config.ADMIN_TOKEN).toBe('secret-token-1');
+  });
+
+  it('refuses an admin token shorter than 8 characters', () => {
+    expect(() =>
+      parseConfig(baseConfigShape, { DATABASE_URL: 'postgres://h/d', ADMIN_TOKEN: 'short' }),
+    ).toThrow('ADMIN_TOKEN: expected at least 8 characters');
   });
 });

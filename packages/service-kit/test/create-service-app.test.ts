@@ -166,28 +166,49 @@ describe('createServiceApp', () => {
   });
 });
 
-describe('createServiceApp with fault injection', () => {
-  it('serves the admin API and injects the faults it is given', async () => {
+describe('createServiceApp admin routes', () => {
+  async function adminApp(adminToken: string | undefined) {
     const { createServiceContext } = await import('../src/service-context.ts');
     const context = createServiceContext({
       service: 'demo',
       logLevel: 'silent',
       defaultMetrics: false,
-      faultInjection: { enabled: true, token: 'test-token-123' },
+      faultInjection: { enabled: true },
+      adminToken,
     });
     const app = createServiceApp({
       ...context,
       faultInjection: context.faults,
+      audit: (router) => router.get('/things', (_req, res) => void res.json({ items: [{ id: 't-1' }] })),
       routes: (app) => app.get('/things', (_req, res) => void res.json({ items: [] })),
     });
+    return { app, context };
+  }
+
+  it('serves the fault API behind the x-admin-token header and injects the faults it is given', async () => {
+    const { app, context } = await adminApp('test-token-123');
     await request(app).get('/things').expect(200);
+    const missing = await request(app)
+      .post('/admin/faults')
+      .send({ type: 'error', route: '/things', status: 503 })
+      .expect(401);
+    expect(missing.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(missing.body).toMatchObject({ type: 'urn:problem:unauthorized', status: 401 });
+    expect(missing.body.detail).toContain('x-admin-token');
+    // A bearer token is not the admin token's header (kube-apiserver strips Authorization).
     await request(app)
       .post('/admin/faults')
+      .set('authorization', 'Bearer test-token-123')
       .send({ type: 'error', route: '/things', status: 503 })
       .expect(401);
     await request(app)
       .post('/admin/faults')
-      .set('authorization', 'Bearer test-token-123')
+      .set('x-admin-token', 'test-token-124')
+      .send({ type: 'error', route: '/things', status: 503 })
+      .expect(401);
+    await request(app)
+      .post('/admin/faults')
+      .set('x-admin-token', 'test-token-123')
       .send({ type: 'error', route: '/things', status: 503 })
       .expect(201);
     await request(app).get('/things').expect(503);
@@ -195,6 +216,29 @@ describe('createServiceApp with fault injection', () => {
     expect(await context.registry.getSingleMetricAsString('faults_injected_total')).toContain(
       'faults_injected_total{type="error"} 1',
     );
+    context.faults.dispose();
+  });
+
+  it('serves the audit routes under /admin/audit behind the same guard', async () => {
+    const { app, context } = await adminApp('test-token-123');
+    await request(app).get('/admin/audit/things').expect(401);
+    const res = await request(app)
+      .get('/admin/audit/things')
+      .set('x-admin-token', 'test-token-123')
+      .expect(200);
+    expect(res.body).toEqual({ items: [{ id: 't-1' }] });
+    await request(app).get('/admin/audit/nothing').set('x-admin-token', 'test-token-123').expect(404);
+    context.faults.dispose();
+  });
+
+  it('closes the admin API with 403 naming ADMIN_TOKEN when the replica has no token', async () => {
+    const { app, context } = await adminApp(undefined);
+    for (const path of ['/admin/faults', '/admin/audit/things']) {
+      const res = await request(app).get(path).set('x-admin-token', 'anything-at-all').expect(403);
+      expect(res.body).toMatchObject({ type: 'urn:problem:admin-disabled', status: 403 });
+      expect(res.body.detail).toContain('ADMIN_TOKEN');
+    }
+    await request(app).get('/things').expect(200);
     context.faults.dispose();
   });
 });

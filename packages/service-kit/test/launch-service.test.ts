@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmbeddedPostgres, type RunningPostgres } from '@self-healing-shop/embedded-postgres';
@@ -42,11 +45,10 @@ describe('launchService (a real process)', () => {
       FAULT_INJECTION_ENABLED: 'true',
     });
     expect((await service.exited).code).toBe(1);
-    for (const name of ['DATABASE_URL', 'PORT', 'FAULT_INJECTION_TOKEN'])
-      expect(service.output()).toContain(name);
+    for (const name of ['DATABASE_URL', 'PORT', 'ADMIN_TOKEN']) expect(service.output()).toContain(name);
   });
 
-  it('keeps retrying while the database is unreachable at start-up, and exits 0 on SIGTERM meanwhile', async () => {
+  it('exits 0 on SIGTERM while it still waits for the database', async () => {
     const service = startProcess(MAIN, {
       DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${await freePort()}/shop`,
       PORT: String(await freePort()),
@@ -60,4 +62,40 @@ describe('launchService (a real process)', () => {
       service.child.kill('SIGKILL');
     }
   });
+
+  it('waits for a database that comes up late: alive, not ready, 503 database-unavailable, then serves', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kit-late-db-'));
+    const dbPort = await freePort();
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const service = startProcess(MAIN, {
+      DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${dbPort}/shop`,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    });
+    let late: RunningPostgres | undefined;
+    try {
+      await until('/health answers', async () => (await httpStatus(`${base}/health`)) === 200);
+      const ready = await fetch(`${base}/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({
+        status: 'unhealthy',
+        checks: [expect.objectContaining({ name: 'database', status: 'unhealthy' })],
+      });
+      const things = await fetch(`${base}/things`);
+      expect(things.status).toBe(503);
+      expect(things.headers.get('retry-after')).toBe('1');
+      expect(await things.json()).toMatchObject({ type: 'urn:problem:database-unavailable', status: 503 });
+      await until('a second retry', () => service.output().split('retrying').length > 2);
+
+      late = await startEmbeddedPostgres({ dir, port: dbPort });
+      await until('/ready', async () => (await httpStatus(`${base}/ready`)) === 200, 30_000);
+      expect(await (await fetch(`${base}/things`)).json()).toEqual({ items: [] });
+      expect(service.child.exitCode).toBeNull();
+    } finally {
+      service.child.kill('SIGKILL');
+      await late?.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -80,3 +80,23 @@ describe('databaseHealthCheck', () => {
     await unreachable.end();
   });
 });
+
+describe('createPool', () => {
+  it('commits durably even when the database defaults to synchronous_commit=off', async () => {
+    await pool.query('ALTER DATABASE shop SET synchronous_commit = off');
+    const plain = createPool({ connectionString: postgres.url, logger });
+    const raw = await import('pg');
+    const other = new raw.default.Client({ connectionString: postgres.url });
+    try {
+      await other.connect();
+      // A session without the pool's option gets the database's default...
+      expect((await other.query('SHOW synchronous_commit')).rows[0]).toEqual({ synchronous_commit: 'off' });
+      // ...a session of the pool commits durably.
+      expect((await plain.query('SHOW synchronous_commit')).rows[0]).toEqual({ synchronous_commit: 'on' });
+    } finally {
+      await other.end();
+      await plain.end();
+      await pool.query('ALTER DATABASE shop RESET synchronous_commit');
+    }
+  });
+});

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { HealthRegistry } from '@self-healing-shop/resilience';
 import { createServiceApp, type FaultInjection, type Pool } from '@self-healing-shop/service-kit';
+import { auditRoutes } from './audit-routes.ts';
 import { createInventoryMetrics } from './metrics.ts';
 import { ProductStore } from './product-store.ts';
 import { productRoutes } from './product-routes.ts';
@@ -18,6 +19,8 @@ export interface InventoryAppDeps {
   readonly registry: Registry;
   readonly health: HealthRegistry;
   readonly faults?: FaultInjection;
+  /** ADMIN_TOKEN: guards `/admin/*` (faults and audit). */
+  readonly adminToken?: string | undefined;
 }
 
 /** The inventory HTTP app; no I/O until requests arrive. */
@@ -31,6 +34,8 @@ export function createApp(deps: InventoryAppDeps): Express {
     registry: deps.registry,
     health: deps.health,
     ...(deps.faults ? { faultInjection: deps.faults } : {}),
+    adminToken: deps.adminToken,
+    audit: (router) => auditRoutes(router, { pool: deps.pool }),
     routes: (app) => {
       productRoutes(app, { products });
       reservationRoutes(app, { reservations, metrics });

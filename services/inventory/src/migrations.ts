@@ -119,6 +119,17 @@ export const inventoryMigrations: readonly Migration[] = [
       END
       $fn$;`,
   },
+  {
+    id: '004-received-units',
+    // Every unit a product ever received (the seed, restocks, corrections): what stock conservation is
+    // checked against, receivedUnits = stock + units of its reservations still held. A database
+    // migrated before gets today's balance as its starting point.
+    sql: `
+      ALTER TABLE products ADD COLUMN received_units bigint NOT NULL DEFAULT 0;
+      UPDATE products p SET received_units = p.stock + coalesce((
+        SELECT sum((i->>'quantity')::bigint) FROM reservations r, jsonb_array_elements(r.items) i
+        WHERE r.status = 'reserved' AND i->>'productId' = p.id), 0);`,
+  },
 ];
 
 /** Creates the `inventory` schema and catalogue; safe when several replicas start together. */

@@ -48,10 +48,14 @@ export class ProductStore {
     return rows[0] ? toProduct(rows[0]) : undefined;
   }
 
-  /** Sets the stock (an admin correction); undefined when the product does not exist. */
+  /**
+   * Sets the stock (a restock or an admin correction); undefined when the product does not exist. The
+   * difference is recorded as units received (negative for units written off) in the same statement.
+   */
   async setStock(id: string, stock: number): Promise<Product | undefined> {
     const { rows } = await this.#pool.query<ProductRow>(
-      `UPDATE inventory.products SET stock = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+      `UPDATE inventory.products SET received_units = received_units + ($2 - stock), stock = $2, updated_at = now()
+        WHERE id = $1 RETURNING ${COLUMNS}`,
       [id, stock],
     );
     return rows[0] ? toProduct(rows[0]) : undefined;

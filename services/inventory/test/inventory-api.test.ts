@@ -434,9 +434,9 @@ describe('HTTP contract', () => {
 
 describe('fault injection', () => {
   it('mounts the admin API when enabled: an injected error answers before any stock changes', async () => {
-    const chaotic = await startInventory(pg.url, { faultToken: 'test-token-123' });
+    const chaotic = await startInventory(pg.url, { adminToken: 'test-token-123', faultInjection: true });
     try {
-      const auth = { authorization: 'Bearer test-token-123' };
+      const auth = { 'x-admin-token': 'test-token-123' };
       await request(chaotic.app).get('/admin/faults').expect(401);
       await request(chaotic.app)
         .post('/admin/faults')
@@ -456,7 +456,16 @@ describe('fault injection', () => {
     }
   });
 
-  it('does not mount the admin API when disabled', async () => {
-    await request(inventory.app).get('/admin/faults').set('authorization', 'Bearer x').expect(404);
+  it('answers 404 for the fault API when fault injection is disabled, even with the admin token', async () => {
+    const calm = await startInventory(pg.url, { adminToken: 'test-token-123' });
+    try {
+      const res = await request(calm.app)
+        .get('/admin/faults')
+        .set('x-admin-token', 'test-token-123')
+        .expect(404);
+      expect(res.body.detail).toContain('fault injection is disabled');
+    } finally {
+      await calm.close();
+    }
   });
 });

@@ -18,18 +18,24 @@ export interface TestInventory {
 /** One inventory replica in-process: its own pool, registry and health registry on `url`. */
 export async function startInventory(
   url: string,
-  options: { migrate?: boolean; faultToken?: string } = {},
+  options: {
+    migrate?: boolean;
+    adminToken?: string;
+    faultInjection?: boolean;
+    defaultMetrics?: boolean;
+  } = {},
 ): Promise<TestInventory> {
   const { logger, registry, health, faults } = createServiceContext({
     service: 'inventory',
     logLevel: 'silent',
-    defaultMetrics: false,
-    ...(options.faultToken ? { faultInjection: { enabled: true, token: options.faultToken } } : {}),
+    defaultMetrics: options.defaultMetrics ?? false,
+    faultInjection: { enabled: options.faultInjection ?? false },
+    adminToken: options.adminToken,
   });
   const pool = createPool({ connectionString: url, logger, application: 'inventory-test' });
   if (options.migrate !== false) await migrateInventory(pool, logger);
   health.register(databaseHealthCheck(pool));
-  const app = createApp({ pool, logger, registry, health, faults });
+  const app = createApp({ pool, logger, registry, health, faults, adminToken: options.adminToken });
   return {
     app,
     pool,

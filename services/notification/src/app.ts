@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { HealthRegistry } from '@self-healing-shop/resilience';
 import { createServiceApp, type FaultInjection, type Pool } from '@self-healing-shop/service-kit';
+import { auditRoutes } from './audit-routes.ts';
 import { createNotificationMetrics } from './metrics.ts';
 import { createLogChannel, type NotificationChannel } from './notification-channel.ts';
 import { notificationRoutes } from './notification-routes.ts';
@@ -19,6 +20,8 @@ export interface NotificationAppDeps {
   readonly registry: Registry;
   readonly health: HealthRegistry;
   readonly faults?: FaultInjection;
+  /** ADMIN_TOKEN: guards `/admin/*` (faults and audit). */
+  readonly adminToken?: string | undefined;
   /** Delivery channels; email defaults to a structured log line on `logger`. */
   readonly channels?: Partial<Record<ChannelName, NotificationChannel>>;
 }
@@ -34,6 +37,8 @@ export function createApp(deps: NotificationAppDeps): Express {
     registry: deps.registry,
     health: deps.health,
     ...(deps.faults ? { faultInjection: deps.faults } : {}),
+    adminToken: deps.adminToken,
+    audit: (router) => auditRoutes(router, { pool: deps.pool }),
     routes: (app) => {
       notificationRoutes(app, { store, channels, metrics });
     },

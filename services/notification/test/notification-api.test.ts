@@ -284,11 +284,11 @@ describe('HTTP contract', () => {
 
 describe('fault injection', () => {
   it('mounts the admin API when enabled: an injected error answers before anything is sent', async () => {
-    const chaotic = await startNotification(pg.url, { faultToken: 'test-token-123' });
+    const chaotic = await startNotification(pg.url, { adminToken: 'test-token-123', faultInjection: true });
     try {
       await request(chaotic.app)
         .post('/admin/faults')
-        .set('authorization', 'Bearer test-token-123')
+        .set('x-admin-token', 'test-token-123')
         .send({ type: 'error', route: '/notifications', method: 'POST', status: 500 })
         .expect(201);
       const id = orderId('chaos');

@@ -21,7 +21,12 @@ export interface TestNotification {
 /** One notification replica in-process, with its own pool, registry and captured logs. */
 export async function startNotification(
   url: string,
-  options: { channels?: { email?: NotificationChannel }; faultToken?: string } = {},
+  options: {
+    channels?: { email?: NotificationChannel };
+    adminToken?: string;
+    faultInjection?: boolean;
+    defaultMetrics?: boolean;
+  } = {},
 ): Promise<TestNotification> {
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
@@ -33,8 +38,9 @@ export async function startNotification(
   const { logger, registry, health, faults } = createServiceContext({
     service: 'notification',
     logLevel: 'info',
-    defaultMetrics: false,
-    ...(options.faultToken ? { faultInjection: { enabled: true, token: options.faultToken } } : {}),
+    defaultMetrics: options.defaultMetrics ?? false,
+    faultInjection: { enabled: options.faultInjection ?? false },
+    adminToken: options.adminToken,
     logDestination: destination,
   });
   const pool = createPool({ connectionString: url, logger, application: 'notification-test' });
@@ -46,6 +52,7 @@ export async function startNotification(
     registry,
     health,
     faults,
+    adminToken: options.adminToken,
     ...(options.channels ? { channels: options.channels } : {}),
   });
   return {

@@ -12,6 +12,8 @@ import { cpuByGroup, cpuDelta } from './cpu-usage.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
+/** Concurrent orders of the hot-product burst (on 1,000 units; then 100 on 60 units). */
+const HOT_ORDERS = Number(process.env.BENCH_HOT_ORDERS ?? 200);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const PRODUCTS = Array.from({ length: 12 }, (_, i) => `p-${String(i + 1).padStart(3, '0')}`);
 const children: ChildProcess[] = [];
@@ -132,6 +134,63 @@ const line = (name: string, f: Figures) =>
   `${name.padEnd(22)} 2xx ${f.okPerS.toFixed(0).padStart(6)}/s (all answers ${f.rps.toFixed(0)}/s)   ` +
   `p50 ${ms(f.p50)}   p95 ${ms(f.p95)}   p99 ${ms(f.p99)}   2xx ${f.ok}  other ${f.other}  errors ${f.errors}`;
 
+/**
+ * The hot-product burst (issue 9.3): `count` concurrent orders of one unit on one product holding
+ * `stock` units. Prints the answers by status, how long the burst took and whether the stock is exact.
+ */
+async function hotProduct(order: string, inventory: string, count: number, stock: number): Promise<string> {
+  const productId = 'p-012';
+  const set = await fetch(`${inventory}/products/${productId}/stock`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ stock }),
+  });
+  if (!set.ok) throw new Error(`setting the stock of ${productId} answered ${set.status}`);
+  const started = performance.now();
+  const latencies: number[] = [];
+  const statuses = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const sent = performance.now();
+      const res = await fetch(`${order}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+        body: JSON.stringify({ customer: { email: 'hot@example.com' }, items: [{ productId, quantity: 1 }] }),
+      });
+      await res.arrayBuffer();
+      latencies.push(performance.now() - sent);
+      return res.status;
+    }),
+  );
+  const tookMs = performance.now() - started;
+  // The stock is exact once the platform is quiet: releases of failed orders go out through the outbox.
+  const quiet = await outboxDrained(order, 60_000);
+  const byStatus = new Map<number, number>();
+  for (const status of statuses) byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+  const left = ((await (await fetch(`${inventory}/products/${productId}`)).json()) as { stock: number })
+    .stock;
+  const confirmed = byStatus.get(201) ?? 0;
+  latencies.sort((a, b) => a - b);
+  const answers = [...byStatus.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${n} × ${s}`);
+  return (
+    `hot product: ${count} concurrent orders on stock ${stock}: ${answers.join(', ')}; ` +
+    `5xx ${statuses.filter((s) => s >= 500).length}; stock left ${left} ` +
+    `(${left === stock - confirmed ? 'exact' : `NOT exact, expected ${stock - confirmed}`}` +
+    `${quiet ? '' : ', outbox not drained within 60 s'}); ` +
+    `burst took ${tookMs.toFixed(0)} ms, p50 ${ms(percentile(latencies, 50))}, p99 ${ms(percentile(latencies, 99))}`
+  );
+}
+
+/** Polls the order service's `outbox_pending` until it is 0; false when the deadline passes first. */
+async function outboxDrained(order: string, deadlineMs: number): Promise<boolean> {
+  const deadline = Date.now() + deadlineMs;
+  while (Date.now() < deadline) {
+    const metrics = await fetch(`${order}/metrics`).then((r) => r.text());
+    if (/^outbox_pending 0$/m.test(metrics)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
+}
+
 const pg = await startEmbeddedPostgres();
 try {
   const db = { DATABASE_URL: pg.url };
@@ -169,6 +228,8 @@ try {
   console.log(
     `order / bare: ${((orders.okPerS / baseline.okPerS) * 100).toFixed(1)} % of the throughput, p99 ${(orders.p99 / baseline.p99).toFixed(1)}x`,
   );
+  console.log(await hotProduct(order, inventory, HOT_ORDERS, 1_000));
+  console.log(await hotProduct(order, inventory, 100, 60));
   const outbox = await fetch(`${order}/metrics`).then((r) => r.text());
   console.log(
     outbox

@@ -15,16 +15,14 @@ import { orderMetrics, registerOutboxPendingGauge } from './order-metrics.ts';
 import { orderRoutes } from './order-routes.ts';
 import { OrderService } from './order-service.ts';
 import { OrderStore } from './order-store.ts';
-import { OrderSweeper, type OrderSweeperOptions } from './order-sweeper.ts';
-import { OutboxDispatcher, type OutboxDispatcherOptions } from './outbox-dispatcher.ts';
-import { OutboxStore } from './outbox-store.ts';
+import { OrderSweeper } from './outbox/order-sweeper.ts';
+import { OutboxDispatcher } from './outbox/outbox-dispatcher.ts';
+import { outboxSettings, type OutboxOverrides } from './outbox/outbox-settings.ts';
+import { OutboxStore } from './outbox/outbox-store.ts';
+import { auditRoutes } from './audit-routes.ts';
 
-export interface OrderAppOptions {
-  readonly dispatcher?: Partial<OutboxDispatcherOptions>;
-  readonly sweeper?: Partial<OrderSweeperOptions>;
-  /** How long POST /orders waits for its confirmation to be sent before answering `queued`; default 250. */
-  readonly inlineConfirmationBudgetMs?: number;
-}
+/** The outbox, inline confirmation and sweeper settings over their defaults (outbox/outbox-settings.ts). */
+export type OrderAppOptions = OutboxOverrides;
 
 export interface OrderAppDeps {
   /** A pool on a database migrated with `migrateOrders`. */
@@ -35,6 +33,8 @@ export interface OrderAppDeps {
   readonly inventory: InventoryClient;
   readonly notification: NotificationClient;
   readonly faults?: FaultInjection;
+  /** ADMIN_TOKEN: guards `/admin/*` (faults and audit). */
+  readonly adminToken?: string | undefined;
   readonly clock?: Clock;
   readonly random?: () => number;
   readonly options?: OrderAppOptions;
@@ -58,6 +58,7 @@ export interface OrderApp {
 export function createApp(deps: OrderAppDeps): OrderApp {
   const { pool, logger, registry, health, inventory, notification } = deps;
   const clock = deps.clock ?? systemClock;
+  const settings = outboxSettings(deps.options);
   const orders = new OrderStore(pool);
   const outbox = new OutboxStore(pool);
   const metrics = orderMetrics(registry);
@@ -69,7 +70,7 @@ export function createApp(deps: OrderAppDeps): OrderApp {
     logger,
     clock,
     ...(deps.random ? { random: deps.random } : {}),
-    ...(deps.options?.dispatcher ? { options: deps.options.dispatcher } : {}),
+    options: settings.dispatcher,
   });
   const sweeper = new OrderSweeper({
     orders,
@@ -77,7 +78,7 @@ export function createApp(deps: OrderAppDeps): OrderApp {
     logger,
     clock,
     onReleases: () => dispatcher.wake(),
-    ...(deps.options?.sweeper ? { options: deps.options.sweeper } : {}),
+    options: settings.sweeper,
   });
   const service = new OrderService({
     orders,
@@ -88,8 +89,8 @@ export function createApp(deps: OrderAppDeps): OrderApp {
     logger,
     clock,
     options: {
-      inlineConfirmationBudgetMs: deps.options?.inlineConfirmationBudgetMs ?? 250,
-      leaseMs: dispatcher.options.leaseMs,
+      inlineConfirmationBudgetMs: settings.inlineConfirmationBudgetMs,
+      leaseMs: settings.dispatcher.leaseMs,
     },
   });
 
@@ -108,6 +109,8 @@ export function createApp(deps: OrderAppDeps): OrderApp {
     registry,
     health,
     ...(deps.faults ? { faultInjection: deps.faults } : {}),
+    adminToken: deps.adminToken,
+    audit: (router) => auditRoutes(router, { pool, pendingTimeoutMs: settings.sweeper.pendingTimeoutMs }),
     routes: (express) => orderRoutes(express, { service }),
   });
 

@@ -41,16 +41,6 @@ export class IdempotencyKeyReusedError extends DomainError {
   }
 }
 
-export class DatabaseUnavailableError extends DomainError {
-  constructor(cause: unknown) {
-    super(503, 'database-unavailable', 'Database unavailable', {
-      detail: 'The order database cannot be reached; retry later',
-      headers: { 'retry-after': '1' },
-      cause,
-    });
-  }
-}
-
 /** Rebuilds the answer given the first time (a rejection replayed for the same Idempotency-Key). */
 export class StoredProblemError extends DomainError {
   constructor(problem: StoredProblem) {
@@ -70,17 +60,4 @@ export function toStoredProblem(error: DomainError): StoredProblem {
     detail: error.message,
     ...(error.errors && error.errors.length > 0 ? { errors: error.errors } : {}),
   };
-}
-
-// SQLSTATE classes 08 (connection), 53 (resources), 57P0x (shutdown) and node-level socket errors.
-const UNAVAILABLE_CODES = /^(08|53|57P0)|^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)$/;
-
-/** Whether a database error means "not reachable now" (answer 503) rather than a bug (answer 500). */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  const e = error as { code?: unknown; message?: unknown } | null;
-  if (typeof e?.code === 'string' && UNAVAILABLE_CODES.test(e.code)) return true;
-  const message = typeof e?.message === 'string' ? e.message : '';
-  return /timeout exceeded when trying to connect|Connection terminated|connection (is )?closed|Client was closed/i.test(
-    message,
-  );
 }

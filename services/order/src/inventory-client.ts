@@ -67,7 +67,12 @@ function productsNamed(problem: ProblemBody, items: readonly OrderItem[]): strin
   });
 }
 
-/** Inventory's internal API (README, "Internal HTTP APIs") over the resilient client of dependency `inventory`. */
+/**
+ * Inventory's internal API (README, "Internal HTTP APIs") over the resilient client of dependency `inventory`.
+ * Reserve (POST with an Idempotency-Key, idempotent on the order id) and release (DELETE) are both safe to
+ * send twice, so the client hedges them and retries them on a fresh connection (dependency-clients.ts).
+ * A RetriesExhaustedError with reason `circuit-open` means an attempt was sent: it may have reserved.
+ */
 export function createInventoryClient(http: HttpClient): InventoryClient {
   return {
     get circuitState() {

@@ -4,12 +4,13 @@ import { createApp } from './app.ts';
 import { orderConfigShape } from './config.ts';
 import { createDependencyClients, type DependencySettings } from './dependency-clients.ts';
 import { migrateOrders } from './migrations.ts';
+import { outboxSettingsFromConfig } from './outbox/outbox-settings.ts';
 
 await launchService({
   service: 'order',
   configShape: orderConfigShape,
   migrate: (pool, { logger }) => migrateOrders(pool, logger),
-  build: ({ config, pool, logger, registry, health, faults }) => {
+  build: ({ config, pool, logger, registry, health, faults, adminToken }) => {
     const breaker: DependencySettings['circuitBreaker'] = {
       failureDetector: { kind: 'count', size: 20, failureRatePercent: 50, minimumCalls: 10 },
       coolDownMs: config.CIRCUIT_COOL_DOWN_MS,
@@ -51,17 +52,8 @@ await launchService({
       faults,
       inventory,
       notification,
-      options: {
-        inlineConfirmationBudgetMs: config.INLINE_CONFIRMATION_BUDGET_MS,
-        dispatcher: {
-          pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
-          batchSize: config.OUTBOX_BATCH_SIZE,
-          leaseMs: config.OUTBOX_LEASE_MS,
-          initialBackoffMs: config.OUTBOX_INITIAL_BACKOFF_MS,
-          maxBackoffMs: config.OUTBOX_MAX_BACKOFF_MS,
-        },
-        sweeper: { pendingTimeoutMs: config.PENDING_ORDER_TIMEOUT_MS, intervalMs: config.SWEEP_INTERVAL_MS },
-      },
+      adminToken,
+      options: outboxSettingsFromConfig(config),
     });
     order.startWorkers();
     return {

@@ -1,5 +1,4 @@
-import type { HealthCheck, HttpClient } from '@self-healing-shop/resilience';
-import type { CircuitState } from './inventory-client.ts';
+import type { CircuitState, HealthCheck, HttpClient } from '@self-healing-shop/resilience';
 
 export interface Confirmation {
   readonly orderId: string;
@@ -18,7 +17,10 @@ export interface NotificationClient {
   dispose(): void;
 }
 
-/** Notification's internal API over the resilient client of dependency `notification`. */
+/**
+ * Notification's internal API over the resilient client of dependency `notification`. The POST carries an
+ * Idempotency-Key, so the client retries it on a fresh connection and hedges it (dependency-clients.ts).
+ */
 export function createNotificationClient(http: HttpClient): NotificationClient {
   return {
     get circuitState() {

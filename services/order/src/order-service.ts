@@ -1,17 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
-  BulkheadFullError,
-  CircuitOpenError,
+  DependencyHttpError,
   systemClock,
   type Clock,
   type DegradationManager,
 } from '@self-healing-shop/resilience';
 import {
-  DatabaseUnavailableError,
   IdempotencyKeyReusedError,
   InsufficientStockError,
-  isDatabaseUnavailable,
   OrderNotFoundError,
   OrderStateError,
   StoredProblemError,
@@ -19,11 +16,12 @@ import {
   UnknownProductError,
   type StoredProblem,
 } from './errors.ts';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from '@self-healing-shop/service-kit';
 import { ReservationReleasedError, type InventoryClient } from './inventory-client.ts';
 import type { OrderMetrics } from './order-metrics.ts';
 import type { OrderRecord, OrderStore } from './order-store.ts';
-import type { OutboxDispatcher } from './outbox-dispatcher.ts';
-import type { ConfirmationPayload } from './outbox-store.ts';
+import type { OutboxDispatcher } from './outbox/outbox-dispatcher.ts';
+import type { ConfirmationPayload } from './outbox/outbox-store.ts';
 import type { PlaceOrderRequest } from './schemas.ts';
 
 /** The feature the degradation manager sheds while notification's circuit is open. */
@@ -60,6 +58,23 @@ function unavailableProblem(error: unknown): StoredProblem {
     slug: 'dependency-unavailable',
     title: 'Dependency unavailable',
     detail: error instanceof Error ? error.message : String(error),
+  };
+}
+
+/**
+ * A definitive refusal from inventory besides out-of-stock and unknown products: a 400 or 422 means
+ * inventory read the request and reserved nothing. Timeouts, resets, 5xx, 408 and 429 are not definitive.
+ */
+function refusedByInventory(error: unknown): error is DependencyHttpError {
+  return error instanceof DependencyHttpError && (error.status === 400 || error.status === 422);
+}
+
+function dependencyRejected(error: DependencyHttpError): StoredProblem {
+  return {
+    status: 502,
+    slug: 'dependency-rejected',
+    title: 'Dependency rejected the request',
+    detail: `inventory answered ${error.status} to the reservation`,
   };
 }
 
@@ -237,17 +252,25 @@ export class OrderService {
       throw error;
     }
     if (error instanceof ReservationReleasedError) {
-      // The order was given up (failed or abandoned) while this request was reserving.
+      // The order was given up (failed or abandoned) while this request was reserving: inventory holds
+      // a tombstone for it, nothing.
       return answer(await this.get(order.id));
     }
-    // Inventory unreachable, failing, slow, or its circuit open. A call that may have reached it may have
-    // reserved: the release goes to the outbox in the same statement as the failure.
-    const mayHaveReserved = !(error instanceof CircuitOpenError || error instanceof BulkheadFullError);
+    if (refusedByInventory(error)) {
+      // Inventory answered and refused the request itself (a validation bug between the services):
+      // nothing was reserved, and retrying the same request cannot succeed.
+      if (await db(() => orders.reject(order.id, dependencyRejected(error), now))) metrics.order('rejected');
+      throw error;
+    }
+    // Anything but a definitive answer from inventory (timeout, reset, 5xx, circuit open or bulkhead
+    // full after an attempt that may have reached it): the call may have reserved. The release is armed
+    // in the same statement as the failure; inventory's release is idempotent and leaves a tombstone
+    // that refuses a reservation still in flight, so arming one for nothing costs a call, never stock.
     try {
-      if (await orders.fail(order.id, unavailableProblem(error), now, mayHaveReserved)) {
+      if (await orders.fail(order.id, unavailableProblem(error), now, true)) {
         metrics.order('failed');
-        logger.warn({ orderId: order.id, err: error }, 'order failed: inventory unavailable');
-        if (mayHaveReserved) dispatcher.wake();
+        logger.warn({ orderId: order.id, err: error }, 'order failed: inventory unavailable, release armed');
+        dispatcher.wake();
       }
     } catch (dbError) {
       // The order stays pending; the sweeper fails it and releases its stock later.

@@ -1,6 +1,6 @@
 import type { Pool } from '@self-healing-shop/service-kit';
 import type { StoredProblem } from './errors.ts';
-import type { OutboxMessageInput } from './outbox-store.ts';
+import type { OutboxMessageInput } from './outbox/outbox-store.ts';
 
 export type OrderStatus = 'pending' | 'confirmed' | 'rejected' | 'failed' | 'cancelled';
 /** `none`: no confirmation to send (order not confirmed); `queued`: in the outbox; `sent`: delivered. */

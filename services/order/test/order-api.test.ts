@@ -1,37 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { startEmbeddedPostgres, type RunningPostgres } from '@self-healing-shop/embedded-postgres';
 import {
   eventually,
   metricValue,
   orderBody,
   setStock,
-  startInventory,
-  startNotification,
-  startOrder,
+  startPlatform,
   stockOf,
   type OrderReplica,
+  type Platform,
   type Service,
 } from './support.ts';
 
-let pg: RunningPostgres;
+let platform: Platform;
 let inventory: Service;
 let notification: Service;
 let order: OrderReplica;
 
 beforeAll(async () => {
-  pg = await startEmbeddedPostgres();
-  [inventory, notification] = await Promise.all([startInventory(pg.url), startNotification(pg.url)]);
-  order = await startOrder(pg.url, {
-    inventoryUrl: inventory.http.url,
-    notificationUrl: notification.http.url,
-  });
+  platform = await startPlatform();
+  ({ inventory, notification, order } = platform);
 });
 
 afterAll(async () => {
-  await order?.close();
-  await Promise.all([inventory?.close(), notification?.close()]);
-  await pg?.stop();
+  await platform?.close();
 });
 
 async function dataSnapshot() {

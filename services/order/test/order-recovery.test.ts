@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { startEmbeddedPostgres, type RunningPostgres } from '@self-healing-shop/embedded-postgres';
+import {
+  startRestartablePostgres,
+  until,
+  type RestartablePostgres,
+} from '@self-healing-shop/service-kit/testing';
 import { ReservationReleasedError } from '../src/inventory-client.ts';
 import { requestHash } from '../src/order-service.ts';
 import { OrderStore } from '../src/order-store.ts';
@@ -19,22 +23,25 @@ import {
 } from './support.ts';
 
 // What a replica that dies mid-way leaves behind, and how the others recover it.
-let pg: RunningPostgres;
-let pgStopped = false;
+const PENDING_TIMEOUT_MS = 5 * 60_000;
+const STALE = 2 * PENDING_TIMEOUT_MS;
+let pg: RestartablePostgres;
 let inventory: Service;
 let notification: Service;
 let order: OrderReplica;
 let orders: OrderStore;
 
 beforeAll(async () => {
-  pg = await startEmbeddedPostgres();
+  pg = await startRestartablePostgres();
   [inventory, notification] = await Promise.all([startInventory(pg.url), startNotification(pg.url)]);
   // The sweeper is driven by hand; the dispatcher runs.
   order = await startOrder(pg.url, {
     inventoryUrl: inventory.http.url,
     notificationUrl: notification.http.url,
     workers: false,
-    app: { sweeper: { pendingTimeoutMs: 5_000 } },
+    // Far above this file's run time: an order placed here at age 0 never turns stale during it, and
+    // the abandoned ones are planted older than it.
+    app: { sweeper: { pendingTimeoutMs: PENDING_TIMEOUT_MS } },
   });
   order.dispatcher.start();
   orders = new OrderStore(order.pool);
@@ -43,7 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await order?.close();
   await Promise.all([inventory?.close(), notification?.close()]);
-  if (!pgStopped) await pg?.stop();
+  await pg?.dispose();
 });
 
 /** A pending order as a replica leaves it when it dies after inserting it (and, optionally, reserving). */
@@ -92,12 +99,7 @@ describe('recovery after a crash', () => {
   it('fails an abandoned pending order, gives its stock back and frees its key', async () => {
     await setStock(inventory, 'p-002', 20);
     const failedBefore = await metricValue(order.registry, 'orders_total', { outcome: 'failed' });
-    const { id, body } = await abandoned(
-      'crash-sweep-1',
-      [{ productId: 'p-002', quantity: 6 }],
-      60_000,
-      true,
-    );
+    const { id, body } = await abandoned('crash-sweep-1', [{ productId: 'p-002', quantity: 6 }], STALE, true);
     const young = await abandoned('crash-sweep-young', [{ productId: 'p-002', quantity: 1 }], 0, false);
     expect(await stockOf(inventory.pool, 'p-002')).toBe(14);
 
@@ -120,7 +122,7 @@ describe('recovery after a crash', () => {
   it('lets two sweepers share the stale orders without failing one twice', async () => {
     const stale = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
-        abandoned(`crash-many-${i}`, [{ productId: 'p-003', quantity: 1 }], 60_000, false),
+        abandoned(`crash-many-${i}`, [{ productId: 'p-003', quantity: 1 }], STALE, false),
       ),
     );
     const [a, b] = await Promise.all([order.sweeper.runOnce(), order.sweeper.runOnce()]);
@@ -131,7 +133,7 @@ describe('recovery after a crash', () => {
 
   it('keeps no stock for a reservation that arrives after its order was released', async () => {
     await setStock(inventory, 'p-004', 20);
-    const { id } = await abandoned('crash-late-1', [{ productId: 'p-004', quantity: 3 }], 60_000, false);
+    const { id } = await abandoned('crash-late-1', [{ productId: 'p-004', quantity: 3 }], STALE, false);
     await order.sweeper.runOnce();
     await eventually('release delivered', async () => {
       const { rows } = await order.pool.query(
@@ -147,9 +149,8 @@ describe('recovery after a crash', () => {
     expect(await stockOf(inventory.pool, 'p-004')).toBe(20);
   });
 
-  it('answers 503 with Retry-After and turns unready while the database is down', async () => {
+  it('answers 503 with Retry-After and turns unready while the database is down, then recovers without a restart', async () => {
     await pg.stop();
-    pgStopped = true;
     const res = await request(order.app)
       .post('/orders')
       .send(orderBody([{ productId: 'p-001', quantity: 1 }]))
@@ -157,7 +158,16 @@ describe('recovery after a crash', () => {
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(res.headers['retry-after']).toBe('1');
     expect(res.body.type).toBe('urn:problem:database-unavailable');
-    await request(order.app).get('/ready').expect(503);
+    await until('/ready 503', async () => (await request(order.app).get('/ready')).status === 503);
     await request(order.app).get('/health').expect(200);
+
+    await pg.start();
+    await until('/ready 200', async () => (await request(order.app).get('/ready')).status === 200);
+    await setStock(inventory, 'p-005', 10);
+    await request(order.app)
+      .post('/orders')
+      .send(orderBody([{ productId: 'p-005', quantity: 2 }]))
+      .expect(201);
+    expect(await stockOf(inventory.pool, 'p-005')).toBe(8);
   });
 });

@@ -6,8 +6,8 @@ import { startEmbeddedPostgres, type RunningPostgres } from '@self-healing-shop/
 import { createInventoryClient, type InventoryClient } from '../src/inventory-client.ts';
 import { migrateOrders } from '../src/migrations.ts';
 import { createNotificationClient, type NotificationClient } from '../src/notification-client.ts';
-import { OutboxDispatcher, type OutboxDispatcherOptions } from '../src/outbox-dispatcher.ts';
-import { OutboxStore } from '../src/outbox-store.ts';
+import { OutboxDispatcher, type OutboxDispatcherOptions } from '../src/outbox/outbox-dispatcher.ts';
+import { OutboxStore } from '../src/outbox/outbox-store.ts';
 import { eventually, listen, type Listening } from './support.ts';
 
 // The dispatcher against a small local endpoint standing in for notification (and inventory's DELETE).
@@ -27,7 +27,7 @@ let received: Array<{
   headers: IncomingMessage['headers'];
   body: Record<string, unknown>;
 }>;
-let answer: { status: number; delayMs: number };
+let answer: { status: number; delayMs: number; gate?: Promise<void> };
 
 beforeAll(async () => {
   pg = await startEmbeddedPostgres();
@@ -43,10 +43,13 @@ beforeAll(async () => {
         headers: req.headers,
         body: raw ? JSON.parse(raw) : {},
       });
-      setTimeout(() => {
-        res.writeHead(answer.status, { 'content-type': 'application/json' });
-        res.end('{}');
-      }, answer.delayMs);
+      const { status, delayMs, gate } = answer;
+      void (gate ?? Promise.resolve()).then(() =>
+        setTimeout(() => {
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end('{}');
+        }, delayMs),
+      );
     });
   });
   // Retries and circuit opening are the outbox's business here: one attempt, a breaker that does not trip.
@@ -209,13 +212,19 @@ describe('outbox dispatcher', () => {
 
   it('does not mark a release delivered when it was armed again during the delivery', async () => {
     const [orderId] = await enqueue(1, 'release-reservation');
-    answer = { status: 200, delayMs: 100 };
+    // Inventory answers only once the row was armed again: the delivery is in flight meanwhile.
+    let open = () => {};
+    answer = { status: 200, delayMs: 0, gate: new Promise<void>((resolve) => (open = resolve)) };
     const round = dispatcher().runOnce();
     await eventually('delivery under way', () => received.length === 1);
-    await pool.query(
-      `UPDATE orders.outbox SET delivered_at = NULL, next_attempt_at = $2, version = version + 1 WHERE order_id = $1`,
+    const armed = await pool.query(
+      `UPDATE orders.outbox SET delivered_at = NULL, next_attempt_at = $2, version = version + 1
+        WHERE order_id = $1 AND delivered_at IS NULL`,
       [orderId, new Date(clock.now())],
     );
+    // Armed again while undelivered, that is, within the delivery window.
+    expect(armed.rowCount).toBe(1);
+    open();
     await round;
     expect((await row(orderId!))?.delivered_at).toBeNull();
     answer = { status: 200, delayMs: 0 };

@@ -1,6 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { startEmbeddedPostgres, type RunningPostgres } from '@self-healing-shop/embedded-postgres';
 import type { Clock, HttpClientOptions } from '@self-healing-shop/resilience';
 import {
   createPool,
@@ -135,6 +136,10 @@ export interface OrderReplicaOptions {
   readonly clock?: Clock;
   /** Start the dispatcher and sweeper (default true). */
   readonly workers?: boolean;
+  /** ADMIN_TOKEN of the replica (its audit and fault API). */
+  readonly adminToken?: string;
+  /** prom-client's default Node metrics (default false). */
+  readonly defaultMetrics?: boolean;
 }
 
 /** One order replica in-process, wired like main.ts but with test timings. */
@@ -142,7 +147,7 @@ export async function startOrder(dbUrl: string, options: OrderReplicaOptions): P
   const { logger, registry, health } = createServiceContext({
     service: 'order',
     logLevel: 'silent',
-    defaultMetrics: false,
+    defaultMetrics: options.defaultMetrics ?? false,
   });
   const pool = createPool({ connectionString: dbUrl, logger, application: 'order-test', max: 20 });
   await migrateOrders(pool, logger);
@@ -164,6 +169,7 @@ export async function startOrder(dbUrl: string, options: OrderReplicaOptions): P
     health,
     inventory,
     notification,
+    adminToken: options.adminToken,
     ...(options.clock ? { clock: options.clock } : {}),
     options: { dispatcher: { pollIntervalMs: 100, initialBackoffMs: 50, maxBackoffMs: 400 }, ...options.app },
   });
@@ -186,8 +192,146 @@ export async function startOrder(dbUrl: string, options: OrderReplicaOptions): P
   };
 }
 
+/** Sets a product's stock as a restock does: the difference counts as units received. */
 export async function setStock(inventory: Service, productId: string, stock: number): Promise<void> {
-  await inventory.pool.query('UPDATE inventory.products SET stock = $2 WHERE id = $1', [productId, stock]);
+  await inventory.pool.query(
+    'UPDATE inventory.products SET received_units = received_units + ($2 - stock), stock = $2 WHERE id = $1',
+    [productId, stock],
+  );
+}
+
+/** The status of the reservation inventory holds for an order (undefined when it has none). */
+export async function reservationOf(pool: Pool, orderId: string): Promise<string | undefined> {
+  const { rows } = await pool.query<{ status: string }>(
+    'SELECT status FROM inventory.reservations WHERE order_id = $1',
+    [orderId],
+  );
+  return rows[0]?.status;
+}
+
+/** Units reserved and still held (status `reserved`) for orders that are not confirmed: leaked stock. */
+export async function leakedUnits(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(
+    `SELECT coalesce(sum((i->>'quantity')::int), 0)::int AS n
+       FROM inventory.reservations r CROSS JOIN jsonb_array_elements(r.items) i
+       LEFT JOIN orders.orders o ON o.id::text = r.order_id
+      WHERE r.status = 'reserved' AND o.status IS DISTINCT FROM 'confirmed' AND o.status IS DISTINCT FROM 'pending'`,
+  );
+  return rows[0]?.n ?? Number.NaN;
+}
+
+export interface Platform {
+  readonly pg: RunningPostgres;
+  readonly inventory: Service;
+  readonly notification: Service;
+  /** The order replica started with the platform (test timings). */
+  readonly order: OrderReplica;
+  close(): Promise<void>;
+}
+
+/** PostgreSQL, inventory, notification and one order replica: the setup the order tests share. */
+export async function startPlatform(
+  options: Omit<OrderReplicaOptions, 'inventoryUrl' | 'notificationUrl'> = {},
+): Promise<Platform> {
+  const pg = await startEmbeddedPostgres();
+  const [inventory, notification] = await Promise.all([startInventory(pg.url), startNotification(pg.url)]);
+  const order = await startOrder(pg.url, {
+    ...options,
+    inventoryUrl: inventory.http.url,
+    notificationUrl: notification.http.url,
+  });
+  return {
+    pg,
+    inventory,
+    notification,
+    order,
+    async close() {
+      await order.close();
+      await Promise.all([inventory.close(), notification.close()]);
+      await pg.stop();
+    },
+  };
+}
+
+/**
+ * What a POST /reservations meets on its way to inventory: `pass`; `drop-answer` (inventory reserves,
+ * the answer never comes back: the caller times out); `reset` (inventory reserves, then the connection
+ * is reset); `hold` (the request waits in the network until `deliverHeld()`, a late reservation).
+ */
+export type ReservationPath = 'pass' | 'drop-answer' | 'reset' | 'hold';
+
+export interface FaultyNetwork extends Listening {
+  path: ReservationPath;
+  /** POST /reservations that reached inventory. */
+  readonly forwarded: number;
+  /** Sends the held reservations to inventory now; resolves with inventory's answers. */
+  deliverHeld(): Promise<number[]>;
+}
+
+/** A proxy in front of inventory that plants the network faults of ReservationPath. */
+export async function startFaultyNetwork(inventoryUrl: string): Promise<FaultyNetwork> {
+  const held: Array<{ url: string; body: string; headers: Record<string, string> }> = [];
+  let forwarded = 0;
+  const forward = async (
+    method: string,
+    url: string,
+    body: string | undefined,
+    headers: Record<string, string>,
+  ) =>
+    fetch(`${inventoryUrl}${url}`, {
+      method,
+      headers,
+      ...(body === undefined || body === '' ? {} : { body }),
+    });
+  const network = await listen((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      const key = req.headers['idempotency-key'];
+      if (typeof key === 'string') headers['idempotency-key'] = key;
+      const reservation = req.method === 'POST' && req.url === '/reservations';
+      const path = reservation ? proxy.path : 'pass';
+      if (path === 'hold') {
+        held.push({ url: req.url ?? '/', body, headers });
+        return; // never answered: the caller times out
+      }
+      void forward(req.method ?? 'GET', req.url ?? '/', body, headers).then(
+        async (answer) => {
+          if (reservation) forwarded += 1;
+          if (path === 'reset') return void req.socket.destroy();
+          if (path === 'drop-answer') return; // reserved, but the caller never hears of it
+          const text = await answer.text();
+          res.writeHead(answer.status, {
+            'content-type': answer.headers.get('content-type') ?? 'application/json',
+          });
+          res.end(text);
+        },
+        () => req.socket.destroy(),
+      );
+    });
+  });
+  const proxy: FaultyNetwork = {
+    path: 'pass',
+    get url() {
+      return network.url;
+    },
+    get port() {
+      return network.port;
+    },
+    get forwarded() {
+      return forwarded;
+    },
+    start: () => network.start(),
+    stop: () => network.stop(),
+    async deliverHeld() {
+      const late = held.splice(0);
+      const answers = await Promise.all(late.map((r) => forward('POST', r.url, r.body, r.headers)));
+      forwarded += late.length;
+      return answers.map((a) => a.status);
+    },
+  };
+  return proxy;
 }
 
 export async function stockOf(pool: Pool, productId: string): Promise<number> {

@@ -2,15 +2,14 @@ import { spawn } from 'node:child_process';
 import { DEFAULT_ORDER_URL, LOCAL_PORTS } from '@self-healing-shop/contracts';
 import type { RuntimeInfo, WorkloadView } from '@self-healing-shop/contracts';
 import { openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { ControlClient } from '../control-plane/control-client.ts';
-import { loadPlatform } from '../manifests/manifests.ts';
-import { assertPortFree } from '../networking/ports.ts';
-import { findPrometheus, PROMETHEUS_INSTALL_HINT } from '../monitoring/prometheus.ts';
-import { DEFAULT_FRONT_PORTS, startRuntime } from '../runtime.ts';
+import { preparePlan, DEFAULT_FRONT_PORTS, startRuntime } from '../runtime.ts';
+import type { Runtime } from '../runtime.ts';
+import type { PlanOptions, RuntimePlan } from '../start-up/plan.ts';
 import { colour, eventLine, prettyLine } from './format.ts';
 import { controlUrl, repoRoot, runningDaemon, runtimePaths } from './paths.ts';
 
@@ -25,6 +24,8 @@ export interface UpOptions {
   readonly ports: UpPorts;
   /** How often the HorizontalPodAutoscalers decide (Kubernetes: 15 s). */
   readonly hpaIntervalMs?: number;
+  /** Internal: the plan file `up` wrote for its daemon (checked already). */
+  readonly planFile?: string;
 }
 
 /** Where `up` listens; the defaults are the README's (tests and a second runtime pick others). */
@@ -74,50 +75,107 @@ function printUrls(info: RuntimeInfo): void {
   console.log(`        -d '{"customer":{"email":"a@b.c"},"items":[{"productId":"p-001","quantity":1}]}'`);
 }
 
-/** Checks what `up` needs before anything starts: readable manifests and free ports, each with a way out. */
-async function preflight(options: UpOptions): Promise<void> {
-  const platform = await loadPlatform(path.resolve(repoRoot, options.k8sDir), repoRoot);
+function planOptions(options: UpOptions, dataDir: string): PlanOptions {
   const { ports } = options;
-  const fronts = frontPorts(ports.frontBase);
-  const checks: Array<[number, string]> = [[ports.control, 'control API']];
-  for (const deployment of platform.deployments) {
-    const port = fronts[deployment.service];
-    if (port !== undefined) checks.push([port, `${deployment.service} front port`]);
+  return {
+    rootDir: repoRoot,
+    k8sDir: options.k8sDir,
+    dataDir,
+    controlPort: ports.control,
+    frontPorts: frontPorts(ports.frontBase),
+    postgres: { port: ports.postgres },
+    prometheus: options.prometheus ? { port: ports.prometheus } : false,
+  };
+}
+
+/** A logger that prints each start-up step with its duration, and warnings as notes. */
+function progressLogger(): pino.Logger {
+  return pino(
+    { name: 'local-runtime', level: 'info' },
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+          const entry = JSON.parse(line) as { msg: string; step?: string; ms?: number; level: number };
+          if (entry.step !== undefined) console.log(stepLine(entry.step, entry.ms ?? 0));
+          else if (entry.level >= 40) console.log(`  note: ${entry.msg}`);
+        }
+        callback();
+      },
+    }),
+  );
+}
+
+function stepLine(name: string, ms: number): string {
+  return `  ${name.padEnd(22)} ${String(ms).padStart(6)} ms`;
+}
+
+/**
+ * The checks before anything starts, run once in `up`'s own process (manifests, Prometheus, leftovers,
+ * ports), each printed with its duration; the plan goes to the daemon in a file.
+ */
+async function planOnce(options: UpOptions, dataDir: string): Promise<RuntimePlan | undefined> {
+  try {
+    const plan = await preparePlan(planOptions(options, dataDir), progressLogger());
+    for (const note of plan.notes) console.log(`  note: ${note}`);
+    return plan;
+  } catch (error) {
+    console.error(`cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
   }
-  checks.push([ports.postgres, 'embedded PostgreSQL']);
-  if (options.prometheus && (await findPrometheus())) checks.push([ports.prometheus, 'Prometheus']);
-  for (const [port, what] of checks) await assertPortFree(port, what);
+}
+
+/** The daemon logs pino JSON to runtime.log; a terminal gets the same lines, compact. */
+function foregroundLogger(daemon: boolean): pino.Logger {
+  if (daemon) return pino({ name: 'local-runtime' });
+  return pino(
+    { name: 'local-runtime', level: 'info' },
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        for (const line of chunk.toString('utf8').split('\n')) {
+          // Replica events are printed by the live view below, once.
+          if (line && !line.includes('"event":'))
+            process.stdout.write(`${colour('runtime ', 90, tty)}${prettyLine(line, tty)}\n`);
+        }
+        callback();
+      },
+    }),
+  );
+}
+
+/** The pid file says who runs; it goes when this process stops (unless another took it over). */
+function claimPidFile(pidFile: string): () => void {
+  writeFileSync(pidFile, `${process.pid}\n`);
+  return () => {
+    try {
+      if (readFileSync(pidFile, 'utf8').trim() === String(process.pid)) rmSync(pidFile);
+    } catch {
+      // already gone
+    }
+  };
+}
+
+/** In a terminal: every event as it happens, then the URLs once the Deployments are ready. */
+function liveView(runtime: Runtime, timeoutMs: number): void {
+  runtime.events.subscribe((event) => console.log(eventLine(event, tty)));
+  const deadline = Date.now() + timeoutMs;
+  const timer = setInterval(() => {
+    const deployments = [...runtime.controllers.values()].map((c) => c.status());
+    if (deployments.every((d) => d.readyReplicas >= d.replicas)) {
+      clearInterval(timer);
+      void new ControlClient(runtime.controlUrl).status().then(printUrls, () => undefined);
+    } else if (Date.now() > deadline) clearInterval(timer);
+  }, 250);
 }
 
 /** `up --foreground` (and the daemon): runs the runtime in this process until SIGINT/SIGTERM. */
 async function runInForeground(options: UpOptions): Promise<number> {
   const paths = runtimePaths(options.dataDir);
   await mkdir(paths.dataDir, { recursive: true });
-  // The daemon logs pino JSON to runtime.log; a terminal gets the same lines, compact.
-  const logger = options.daemon
-    ? pino({ name: 'local-runtime' })
-    : pino(
-        { name: 'local-runtime', level: 'info' },
-        new Writable({
-          write(chunk: Buffer, _encoding, callback) {
-            for (const line of chunk.toString('utf8').split('\n')) {
-              // Replica events are printed by the live view below, once.
-              if (line && !line.includes('"event":'))
-                process.stdout.write(`${colour('runtime ', 90, tty)}${prettyLine(line, tty)}\n`);
-            }
-            callback();
-          },
-        }),
-      );
-  writeFileSync(paths.pidFile, `${process.pid}\n`);
-  const removePidFile = () => {
-    try {
-      if (readFileSync(paths.pidFile, 'utf8').trim() === String(process.pid)) rmSync(paths.pidFile);
-    } catch {
-      // already gone
-    }
-  };
-  let runtime: Awaited<ReturnType<typeof startRuntime>> | undefined;
+  const logger = foregroundLogger(options.daemon);
+  // Node's own start and the imports, before any of the runtime's steps.
+  logger.info({ step: 'process start', ms: Math.round(performance.now()) }, 'start-up step');
+  const removePidFile = claimPidFile(paths.pidFile);
+  let runtime: Runtime | undefined;
   let stopRequested = false;
   const stop = (signal: string) => {
     if (stopRequested) {
@@ -134,16 +192,14 @@ async function runInForeground(options: UpOptions): Promise<number> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  if (options.prometheus && !(await findPrometheus())) logger.warn(PROMETHEUS_INSTALL_HINT);
   try {
+    // The daemon gets the plan `up` made and checked; `up --foreground` makes it here, once.
+    const plan = options.planFile
+      ? (JSON.parse(await readFile(options.planFile, 'utf8')) as RuntimePlan)
+      : await preparePlan(planOptions(options, paths.dataDir), logger);
     runtime = await startRuntime({
       rootDir: repoRoot,
-      k8sDir: options.k8sDir,
-      dataDir: paths.dataDir,
-      prometheus: options.prometheus ? { port: options.ports.prometheus } : false,
-      controlPort: options.ports.control,
-      frontPorts: frontPorts(options.ports.frontBase),
-      postgres: { port: options.ports.postgres },
+      plan,
       ...(options.hpaIntervalMs === undefined ? {} : { hpaIntervalMs: options.hpaIntervalMs }),
       logger,
     });
@@ -152,20 +208,7 @@ async function runInForeground(options: UpOptions): Promise<number> {
     removePidFile();
     return 1;
   }
-  if (stopRequested) return new Promise(() => undefined);
-  if (!options.daemon) {
-    const started = runtime;
-    started.events.subscribe((event) => console.log(eventLine(event, tty)));
-    const deadline = Date.now() + options.timeoutMs;
-    const timer = setInterval(() => {
-      const deployments = [...started.controllers.values()].map((c) => c.status());
-      if (deployments.every((d) => d.readyReplicas >= d.replicas)) {
-        clearInterval(timer);
-        const control = new ControlClient(started.controlUrl);
-        void control.status().then(printUrls, () => undefined);
-      } else if (Date.now() > deadline) clearInterval(timer);
-    }, 250);
-  }
+  if (!stopRequested && !options.daemon) liveView(runtime, options.timeoutMs);
   // Runs until a signal stops it.
   return new Promise(() => undefined);
 }
@@ -192,8 +235,52 @@ function failureOf(logFile: string, since: number): string {
   return chosen.map((line) => `  ${prettyLine(line, false)}`).join('\n');
 }
 
-/** `up`: starts the daemon, prints progress until every Deployment is ready, then the URLs. */
+/** The daemon's start-up steps logged since `since` (its runtime.log), not yet printed. */
+function daemonSteps(logFile: string, since: number, printed: Set<string>): string[] {
+  const lines: string[] = [];
+  for (const line of lastLogLines(logFile, 400)) {
+    let entry: { time?: number; step?: string; ms?: number; msg?: string; level?: number };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      continue;
+    }
+    if ((entry.time ?? 0) < since) continue;
+    const key = `${entry.time}:${entry.step ?? entry.msg}`;
+    if (printed.has(key)) continue;
+    if (entry.step !== undefined) lines.push(stepLine(`daemon: ${entry.step}`, entry.ms ?? 0));
+    else if ((entry.level ?? 0) === 40 && entry.msg?.includes('postgres data folder moved')) {
+      lines.push(`  note: ${prettyLine(line, false)}`);
+    } else continue;
+    printed.add(key);
+  }
+  return lines;
+}
+
+/** Starts the daemon with the checked plan; its pid goes to the pid file. */
+async function spawnDaemon(
+  paths: ReturnType<typeof runtimePaths>,
+  plan: RuntimePlan,
+  argv: readonly string[],
+) {
+  await mkdir(paths.dataDir, { recursive: true });
+  const planFile = path.join(paths.dataDir, 'plan.json');
+  await writeFile(planFile, JSON.stringify(plan));
+  const log = openSync(paths.logFile, 'a');
+  const child = spawn(process.execPath, [process.argv[1]!, 'up', '--daemon', '--plan', planFile, ...argv], {
+    cwd: repoRoot,
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: process.env,
+  });
+  closeSync(log);
+  writeFileSync(paths.pidFile, `${child.pid}\n`);
+  return child;
+}
+
+/** `up`: checks once, starts the daemon, prints each step and the workloads' readiness, then the URLs. */
 async function runDetached(options: UpOptions, argv: readonly string[]): Promise<number> {
+  const began = performance.now();
   const paths = runtimePaths(options.dataDir);
   const control = new ControlClient(controlUrl(options.ports.control));
   const existing = runningDaemon(paths.pidFile);
@@ -205,64 +292,39 @@ async function runDetached(options: UpOptions, argv: readonly string[]): Promise
     if (info) printUrls(info);
     return 0;
   }
-  try {
-    await preflight(options);
-  } catch (error) {
-    console.error(`cannot start: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
-  }
-  if (options.prometheus && !(await findPrometheus())) console.log(`note: ${PROMETHEUS_INSTALL_HINT}`);
-  await mkdir(paths.dataDir, { recursive: true });
+  const plan = await planOnce(options, paths.dataDir);
+  if (!plan) return 1;
   const since = Date.now();
-  const log = openSync(paths.logFile, 'a');
-  const child = spawn(process.execPath, [process.argv[1]!, 'up', '--daemon', ...argv], {
-    cwd: repoRoot,
-    detached: true,
-    stdio: ['ignore', log, log],
-    env: process.env,
-  });
-  closeSync(log);
-  writeFileSync(paths.pidFile, `${child.pid}\n`);
+  const child = await spawnDaemon(paths, plan, argv);
   let exited: string | undefined;
   child.on('exit', (code, signal) => (exited = signal ?? `code ${code}`));
   console.log(`starting the local runtime (pid ${child.pid}, log ${shown(paths.logFile)})`);
-
+  const elapsed = () => `${((performance.now() - began) / 1000).toFixed(1)} s`;
   const deadline = Date.now() + options.timeoutMs;
   const reported = new Map<string, string>();
+  const printed = new Set<string>();
   let info: RuntimeInfo | undefined;
-  let said = { control: false, postgres: false, prometheus: false };
   for (;;) {
+    for (const line of daemonSteps(paths.logFile, since, printed)) console.log(line);
     if (exited !== undefined) {
       console.error(`the runtime stopped while starting (${exited}):\n${failureOf(paths.logFile, since)}`);
       console.error(`full log: ${paths.logFile}`);
       return 1;
     }
     info = await control.status().catch(() => undefined);
-    if (info) {
-      if (!said.control) console.log(`  control API on ${info.controlUrl}`);
-      if (info.databaseUrl && !said.postgres) {
-        console.log(
-          `  postgres started on 127.0.0.1:${options.ports.postgres} (data in ${shown(path.join(paths.dataDir, 'postgres'))})`,
-        );
+    const workloads: WorkloadView[] =
+      info?.state === 'running' ? await control.workloads().catch(() => []) : [];
+    for (const w of workloads) {
+      const text = `${w.readyReplicas}/${w.replicas}`;
+      if (reported.get(w.name) !== text) {
+        console.log(`  ${w.name.padEnd(13)} ${text} ready   (${elapsed()} since up)`);
+        reported.set(w.name, text);
       }
-      if (info.prometheusUrl && !said.prometheus)
-        console.log(`  prometheus started on ${info.prometheusUrl}`);
-      said = {
-        control: true,
-        postgres: said.postgres || info.databaseUrl !== null,
-        prometheus: said.prometheus || info.prometheusUrl !== null,
-      };
-      const deployments: WorkloadView[] =
-        info.state === 'running' ? await control.workloads().catch(() => []) : [];
-      for (const d of deployments) {
-        const text = `${d.readyReplicas}/${d.replicas}`;
-        if (reported.get(d.name) !== text) {
-          console.log(`  ${d.name.padEnd(13)} ${text} ready`);
-          reported.set(d.name, text);
-        }
-      }
-      if (deployments.length > 0 && deployments.every((d) => d.readyReplicas >= d.replicas)) break;
     }
+    // The Deployments decide: postgres-0 accepted connections before they started, and its
+    // readiness follows its own probe period (5 s in the manifest), as on Kubernetes.
+    const deployments = workloads.filter((w) => w.kind === 'Deployment');
+    if (deployments.length > 0 && deployments.every((w) => w.readyReplicas >= w.replicas)) break;
     if (Date.now() > deadline) {
       console.error(
         `not ready after ${options.timeoutMs / 1000}s; the runtime keeps trying in the background.`,
@@ -272,9 +334,10 @@ async function runDetached(options: UpOptions, argv: readonly string[]): Promise
       );
       return 1;
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   child.unref();
+  console.log(`ready in ${elapsed()}`);
   printUrls(info!);
   return 0;
 }

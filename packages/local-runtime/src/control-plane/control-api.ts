@@ -112,38 +112,78 @@ function decodeName(segment: string): string {
   }
 }
 
+/** `GET /events`: Server-Sent Events from after `Last-Event-ID` / `?after=` (default: only new ones). */
+function streamEvents(
+  events: EventLog,
+  streams: Set<http.ServerResponse>,
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+  url: URL,
+): void {
+  const from = request.headers['last-event-id'] ?? url.searchParams.get('after') ?? String(events.lastSeq);
+  const after = Number(from);
+  if (!Number.isInteger(after) || after < 0)
+    throw new HttpProblem(400, 'Last-Event-ID / after must be a sequence number');
+  response.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
+  const write = (event: RuntimeEvent) =>
+    response.write(`id: ${event.seq}\ndata: ${JSON.stringify(event)}\n\n`);
+  response.write('retry: 1000\n\n');
+  for (const event of events.after(after)) write(event);
+  const unsubscribe = events.subscribe(write);
+  const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), HEARTBEAT_MS);
+  streams.add(response);
+  response.on('close', () => {
+    unsubscribe();
+    clearInterval(heartbeat);
+    streams.delete(response);
+  });
+}
+
+/** `PUT /chaos/metrics`: the chaos engine's figures, Prometheus text, validated. */
+async function readExposition(request: http.IncomingMessage): Promise<string> {
+  if (!/^(text\/plain|application\/openmetrics-text)\b/.test(request.headers['content-type'] ?? '')) {
+    throw new HttpProblem(415, 'send the Prometheus text format as text/plain');
+  }
+  const body = await readBody(request, MAX_CHAOS_BYTES);
+  let decoded: string;
+  try {
+    decoded = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    throw new HttpProblem(400, 'the body is not UTF-8 text');
+  }
+  return validateExposition(decoded);
+}
+
+/** `POST /replicas/:name/kill {signal}`. */
+async function kill(
+  target: ControlTarget,
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+  segment: string,
+) {
+  const body = await readJson(request);
+  const signal = body['signal'] ?? 'SIGKILL';
+  if (!isReplicaSignal(signal))
+    throw new HttpProblem(400, `signal must be one of ${REPLICA_SIGNALS.map((s) => `"${s}"`).join(', ')}`);
+  const name = decodeName(segment);
+  if (!target.kill(name, signal)) throw new HttpProblem(404, `no running replica named ${name}`);
+  send(response, 202, { replica: name, signal });
+}
+
+const TEXT = { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' };
+
 /**
- * The control API (`@self-healing-shop/contracts` runtime-api.ts): replicas, workloads, kill/signal, restart, events (SSE with replay),
- * metrics (kube-state-metrics names plus the chaos figures stored with PUT /chaos/metrics).
+ * The control API (`@self-healing-shop/contracts` runtime-api.ts): replicas, workloads, kill/signal,
+ * restart, events (SSE with replay), metrics (kube-state-metrics names plus the chaos figures stored
+ * with PUT /chaos/metrics), status.
  */
 export function createControlApi(target: ControlTarget): { server: http.Server; closeStreams: () => void } {
   let chaosMetrics = '';
   const streams = new Set<http.ServerResponse>();
-
-  const streamEvents = (request: http.IncomingMessage, response: http.ServerResponse, url: URL): void => {
-    const from =
-      request.headers['last-event-id'] ?? url.searchParams.get('after') ?? String(target.events.lastSeq);
-    const after = Number(from);
-    if (!Number.isInteger(after) || after < 0)
-      throw new HttpProblem(400, 'Last-Event-ID / after must be a sequence number');
-    response.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-    });
-    const write = (event: RuntimeEvent) =>
-      response.write(`id: ${event.seq}\ndata: ${JSON.stringify(event)}\n\n`);
-    response.write('retry: 1000\n\n');
-    for (const event of target.events.after(after)) write(event);
-    const unsubscribe = target.events.subscribe(write);
-    const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), HEARTBEAT_MS);
-    streams.add(response);
-    response.on('close', () => {
-      unsubscribe();
-      clearInterval(heartbeat);
-      streams.delete(response);
-    });
-  };
 
   const route = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://control');
@@ -155,6 +195,10 @@ export function createControlApi(target: ControlTarget): { server: http.Server; 
         throw new HttpProblem(405, `${method} is not allowed on ${url.pathname}`);
       }
     };
+    const isRestart =
+      (parts[0] === 'workloads' || parts[0] === 'deployments') &&
+      parts.length === 3 &&
+      parts[2] === 'restart';
     if (url.pathname === '/replicas') {
       allow('GET');
       send(response, 200, { items: target.replicas() });
@@ -163,53 +207,26 @@ export function createControlApi(target: ControlTarget): { server: http.Server; 
       send(response, 200, { items: target.workloads() });
     } else if (parts[0] === 'replicas' && parts.length === 3 && parts[2] === 'kill') {
       allow('POST');
-      const body = await readJson(request);
-      const signal = body['signal'] ?? 'SIGKILL';
-      if (!isReplicaSignal(signal))
-        throw new HttpProblem(
-          400,
-          `signal must be one of ${REPLICA_SIGNALS.map((s) => `"${s}"`).join(', ')}`,
-        );
-      const name = decodeName(parts[1]!);
-      if (!target.kill(name, signal)) throw new HttpProblem(404, `no running replica named ${name}`);
-      send(response, 202, { replica: name, signal });
-    } else if (
-      (parts[0] === 'workloads' || parts[0] === 'deployments') &&
-      parts.length === 3 &&
-      parts[2] === 'restart'
-    ) {
+      await kill(target, request, response, parts[1]!);
+    } else if (isRestart) {
       allow('POST');
       const name = decodeName(parts[1]!);
       if (!target.restart(name)) throw new HttpProblem(404, `no workload named ${name}`);
       send(response, 202, { workload: name });
     } else if (url.pathname === '/events') {
       allow('GET');
-      streamEvents(request, response, url);
+      streamEvents(target.events, streams, request, response, url);
     } else if (url.pathname === '/metrics') {
       allow('GET');
       const text = (await target.metrics()) + chaosMetrics;
-      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-      response.end(text);
+      response.writeHead(200, TEXT).end(text);
     } else if (url.pathname === '/chaos/metrics') {
       allow('PUT', 'GET');
-      if (method === 'GET') {
-        response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-        response.end(chaosMetrics);
-        return;
+      if (method === 'GET') response.writeHead(200, TEXT).end(chaosMetrics);
+      else {
+        chaosMetrics = await readExposition(request);
+        response.writeHead(204).end();
       }
-      if (!/^(text\/plain|application\/openmetrics-text)\b/.test(request.headers['content-type'] ?? '')) {
-        throw new HttpProblem(415, 'send the Prometheus text format as text/plain');
-      }
-      const body = await readBody(request, MAX_CHAOS_BYTES);
-      const text = new TextDecoder('utf-8', { fatal: true });
-      let decoded: string;
-      try {
-        decoded = text.decode(body);
-      } catch {
-        throw new HttpProblem(400, 'the body is not UTF-8 text');
-      }
-      chaosMetrics = validateExposition(decoded);
-      response.writeHead(204).end();
     } else if (url.pathname === '/status') {
       allow('GET');
       send(response, 200, target.info());

@@ -7,10 +7,12 @@ import { parseCpuQuantity } from './quantity.ts';
 
 export const UNSUPPORTED = 'is not supported by the local runtime';
 
-/** An HTTP probe, durations in milliseconds. */
+/** A probe, durations in milliseconds: an HTTP GET (path, headers), or an exec probe (command). */
 export interface ProbeSpec {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** An exec probe's command (the database's `pg_isready`), run by the runtime as its equivalent. */
+  readonly command?: readonly string[];
   readonly initialDelayMs: number;
   readonly periodMs: number;
   readonly timeoutMs: number;
@@ -240,27 +242,18 @@ function probeSpec(
   };
 }
 
-/** Reads a Deployment into what the local runtime needs, resolving ConfigMap and Secret references. */
-export function deploymentSpec(
-  document: ManifestDocument,
-  data: {
-    readonly configMaps: ReadonlyMap<string, Record<string, string>>;
-    readonly secrets: ReadonlyMap<string, Record<string, string>>;
-  },
-): DeploymentSpec {
-  const name =
-    typeof (document.object['metadata'] as { name?: unknown } | undefined)?.name === 'string'
-      ? (document.object['metadata'] as { name: string }).name
-      : '(unnamed)';
-  const label = `Deployment ${name}`;
-  const raw = parseObject(deploymentSchema, document, label);
-  const fail = (field: string, problem: string): never => {
-    throw new ManifestError(document.file, label, field, problem);
-  };
-  const base = 'spec.template.spec.containers[0]';
-  const container = raw.spec.template.spec.containers[0]!;
-  const http = container.ports.find((p) => p.name === 'http') ?? container.ports[0]!;
+type ManifestData = {
+  readonly configMaps: ReadonlyMap<string, Record<string, string>>;
+  readonly secrets: ReadonlyMap<string, Record<string, string>>;
+};
 
+/** The container's environment: `envFrom` first, then `env` (later names win), references resolved. */
+function containerEnv(
+  container: RawContainer,
+  data: ManifestData,
+  fail: (field: string, problem: string) => never,
+): Array<{ name: string; source: EnvSource }> {
+  const base = 'spec.template.spec.containers[0]';
   const env: Array<{ name: string; source: EnvSource }> = [];
   const set = (envName: string, source: EnvSource) => {
     const at = env.findIndex((e) => e.name === envName);
@@ -314,6 +307,32 @@ export function deploymentSpec(
       if (value !== undefined) set(variable.name, { kind: 'value', value });
     }
   }
+
+  return env;
+}
+
+/** Reads a Deployment into what the local runtime needs, resolving ConfigMap and Secret references. */
+export function deploymentSpec(
+  document: ManifestDocument,
+  data: {
+    readonly configMaps: ReadonlyMap<string, Record<string, string>>;
+    readonly secrets: ReadonlyMap<string, Record<string, string>>;
+  },
+): DeploymentSpec {
+  const name =
+    typeof (document.object['metadata'] as { name?: unknown } | undefined)?.name === 'string'
+      ? (document.object['metadata'] as { name: string }).name
+      : '(unnamed)';
+  const label = `Deployment ${name}`;
+  const raw = parseObject(deploymentSchema, document, label);
+  const fail = (field: string, problem: string): never => {
+    throw new ManifestError(document.file, label, field, problem);
+  };
+  const base = 'spec.template.spec.containers[0]';
+  const container = raw.spec.template.spec.containers[0]!;
+  const http = container.ports.find((p) => p.name === 'http') ?? container.ports[0]!;
+
+  const env = containerEnv(container, data, fail);
 
   let cpuRequestCores: number | undefined;
   const cpu = container.resources?.requests?.cpu;

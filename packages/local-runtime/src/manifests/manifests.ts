@@ -1,5 +1,8 @@
 import path from 'node:path';
+import { DATABASE_WORKLOAD } from '@self-healing-shop/contracts';
 import { z } from 'zod';
+import { databaseSpec } from './database-spec.ts';
+import type { DatabaseSpec } from './database-spec.ts';
 import { deploymentSpec, parseObject } from './deployment-spec.ts';
 import type { DeploymentSpec } from './deployment-spec.ts';
 import { hpaSpec } from './hpa-spec.ts';
@@ -8,10 +11,12 @@ import { ManifestError } from './manifest-error.ts';
 import { readManifestDocuments } from './manifest-files.ts';
 import type { ManifestDocument } from './manifest-files.ts';
 
-/** What the local runtime runs: the Deployments and their HorizontalPodAutoscalers. */
+/** What the local runtime runs: the Deployments, their HorizontalPodAutoscalers and the database's StatefulSet. */
 export interface Platform {
   readonly deployments: readonly DeploymentSpec[];
   readonly autoscalers: readonly HpaSpec[];
+  /** The `postgres` StatefulSet when the manifests have one. */
+  readonly database?: DatabaseSpec;
 }
 
 const dataSchema = z.object({
@@ -19,6 +24,13 @@ const dataSchema = z.object({
   data: z.record(z.string(), z.string({ error: 'must be a string (quote it)' })).optional(),
   stringData: z.record(z.string(), z.string({ error: 'must be a string (quote it)' })).optional(),
 });
+
+function nameOf(document: ManifestDocument): string | undefined {
+  const metadata = document.object['metadata'];
+  const name =
+    typeof metadata === 'object' && metadata !== null ? (metadata as { name?: unknown }).name : undefined;
+  return typeof name === 'string' ? name : undefined;
+}
 
 function kindOf(document: ManifestDocument): string {
   return typeof document.object['kind'] === 'string' ? document.object['kind'] : '';
@@ -42,10 +54,13 @@ export function platformFromDocuments(documents: readonly ManifestDocument[]): P
   }
   const deployments: DeploymentSpec[] = [];
   const autoscalers: HpaSpec[] = [];
+  let database: DatabaseSpec | undefined;
   for (const document of documents) {
     const kind = kindOf(document);
     if (kind === 'Deployment') deployments.push(deploymentSpec(document, { configMaps, secrets }));
     else if (kind === 'HorizontalPodAutoscaler') autoscalers.push(hpaSpec(document));
+    else if (kind === 'StatefulSet' && nameOf(document) === DATABASE_WORKLOAD)
+      database = databaseSpec(document);
   }
   const seen = new Set<string>();
   for (const deployment of deployments) {
@@ -88,7 +103,7 @@ export function platformFromDocuments(documents: readonly ManifestDocument[]): P
   }
   if (deployments.length === 0)
     throw new ManifestError('(manifests)', 'Deployments', 'kind', 'none found: nothing to run');
-  return { deployments, autoscalers };
+  return database ? { deployments, autoscalers, database } : { deployments, autoscalers };
 }
 
 /** Reads a kustomize folder such as k8s/base; errors are ManifestErrors naming the file and field. */

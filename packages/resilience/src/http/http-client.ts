@@ -1,0 +1,246 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import axios, { isAxiosError, type AxiosResponse, type CreateAxiosDefaults, type Method } from 'axios';
+import type { CircuitState } from '../breaker/circuit-breaker.ts';
+import { systemClock } from '../clock/clock.ts';
+import {
+  createDependencyPolicy,
+  type DependencyPolicy,
+  type DependencyPolicyDeps,
+  type DependencyPolicyOptions,
+} from '../policy/dependency-policy.ts';
+import { DependencyHttpError } from '../errors/errors.ts';
+import type { Fallback } from '../fallback/fallback.ts';
+import type { HealthCheck } from '../health/health-check.ts';
+import { parseRetryAfter } from '../retry/retry-after.ts';
+
+export interface HttpClientOptions extends DependencyPolicyOptions {
+  /** Name in metrics, logs and errors (`inventory`). */
+  readonly dependency: string;
+  readonly baseURL: string;
+  /** Headers sent with every request. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Sockets per host of the keep-alive agent; default 64. */
+  readonly maxSockets?: number;
+  /**
+   * Active half-open probing: when the circuit turns half-open, `GET path` goes through the policy
+   * every `intervalMs` (default 200) until the circuit closes or opens again. Without it a client that
+   * gets no traffic stays half-open (and its service degraded) until a real call arrives.
+   */
+  readonly halfOpenProbe?: { readonly path: string; readonly intervalMs?: number };
+  /** Further axios settings; the client owns baseURL, agents, timeout, signal and validateStatus. */
+  readonly axios?: Omit<
+    CreateAxiosDefaults,
+    'baseURL' | 'httpAgent' | 'httpsAgent' | 'timeout' | 'signal' | 'validateStatus'
+  >;
+}
+
+export type QueryValue = string | number | boolean | undefined;
+
+export interface HttpRequestOptions<T> {
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly params?: Readonly<Record<string, QueryValue>>;
+  /** Sent as `Idempotency-Key`; lets a POST or PATCH be retried. */
+  readonly idempotencyKey?: string;
+  /** Sent as `x-request-id`, so the dependency's logs join the caller's. */
+  readonly requestId?: string;
+  readonly signal?: AbortSignal;
+  /** Response to return when the dependency fails (not on 4xx answers). */
+  readonly fallback?: Fallback<HttpResponse<T>>;
+}
+
+export interface HttpRequest<T> extends HttpRequestOptions<T> {
+  readonly method: Method;
+  readonly url: string;
+  readonly body?: unknown;
+}
+
+export interface HttpResponse<T> {
+  readonly status: number;
+  readonly data: T;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface HttpClient {
+  readonly dependency: string;
+  readonly policy: DependencyPolicy;
+  readonly circuitState: CircuitState;
+  /** Resolves with 2xx/3xx responses; rejects with DependencyHttpError (status, parsed body) or a ResilienceError. */
+  request<T = unknown>(request: HttpRequest<T>): Promise<HttpResponse<T>>;
+  get<T = unknown>(url: string, options?: HttpRequestOptions<T>): Promise<HttpResponse<T>>;
+  delete<T = unknown>(url: string, options?: HttpRequestOptions<T>): Promise<HttpResponse<T>>;
+  post<T = unknown>(url: string, body?: unknown, options?: HttpRequestOptions<T>): Promise<HttpResponse<T>>;
+  put<T = unknown>(url: string, body?: unknown, options?: HttpRequestOptions<T>): Promise<HttpResponse<T>>;
+  patch<T = unknown>(url: string, body?: unknown, options?: HttpRequestOptions<T>): Promise<HttpResponse<T>>;
+  healthCheck(): HealthCheck;
+  /** Disposes the policy and closes the keep-alive sockets. */
+  dispose(): void;
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** Statuses worth another attempt: the dependency is overloaded or briefly unavailable. */
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+/**
+ * One client per dependency, with its own policy and keep-alive agent. Network errors, 5xx and 429 are
+ * failures for the breaker; other 4xx are answers (never retried, never a failure). POST and PATCH are
+ * retried only with an Idempotency-Key (or when the connection was refused, so nothing was sent).
+ */
+export function createHttpClient(options: HttpClientOptions, deps: DependencyPolicyDeps): HttpClient {
+  const { dependency } = options;
+  const clock = deps.clock ?? systemClock;
+  // keepAliveMsecs as axios sets it per socket, so the agent does not reset it on every request.
+  const agentOptions = { keepAlive: true, keepAliveMsecs: 60_000, maxSockets: options.maxSockets ?? 64 };
+  const httpAgent = new HttpAgent(agentOptions);
+  const httpsAgent = new HttpsAgent(agentOptions);
+  // Retries and hedges open a connection of their own (closed after the answer): the pooled socket of a
+  // timed-out attempt may be pinned to a replica that stopped answering, and a Service or front proxy
+  // balances per connection, so only a new connection is routed anew.
+  const freshAgents = {
+    httpAgent: new HttpAgent({ keepAlive: false }),
+    httpsAgent: new HttpsAgent({ keepAlive: false }),
+  };
+  const instance = axios.create({
+    ...options.axios,
+    baseURL: options.baseURL,
+    httpAgent,
+    httpsAgent,
+    // The policy times attempts out through the signal; axios's own timeout would race it.
+    timeout: 0,
+    validateStatus: () => true,
+    headers: { accept: 'application/json, application/problem+json', ...options.headers },
+  });
+  const policy = createDependencyPolicy(dependency, options, deps);
+
+  const toHttpError = (
+    method: string,
+    url: string,
+    error: unknown,
+    safeToRetry: boolean,
+  ): DependencyHttpError => {
+    if (isAxiosError(error) && error.response === undefined) {
+      const networkCode = error.code ?? 'ENETWORK';
+      return new DependencyHttpError(dependency, {
+        method,
+        url,
+        networkCode,
+        // A refused connection sent nothing, so even a POST can go again.
+        retryable: safeToRetry || networkCode === 'ECONNREFUSED',
+        countsAsFailure: true,
+        cause: error,
+      });
+    }
+    return new DependencyHttpError(dependency, {
+      method,
+      url,
+      retryable: false,
+      countsAsFailure: true,
+      cause: error,
+    });
+  };
+
+  const request = <T>(req: HttpRequest<T>): Promise<HttpResponse<T>> => {
+    const method = req.method.toUpperCase();
+    const safeToRetry = IDEMPOTENT.has(method) || req.idempotencyKey !== undefined;
+    const headers: Record<string, string> = { ...req.headers };
+    if (req.idempotencyKey !== undefined) headers['idempotency-key'] = req.idempotencyKey;
+    if (req.requestId !== undefined) headers['x-request-id'] = req.requestId;
+    return policy.execute(
+      async (ctx) => {
+        let response: AxiosResponse<unknown>;
+        try {
+          response = await instance.request({
+            method,
+            url: req.url,
+            data: req.body,
+            params: req.params,
+            headers,
+            signal: ctx.signal,
+            ...(ctx.freshConnection ? freshAgents : {}),
+          });
+        } catch (error) {
+          throw toHttpError(method, req.url, error, safeToRetry);
+        }
+        const responseHeaders = plainHeaders(response.headers);
+        if (response.status < 400) {
+          return { status: response.status, data: response.data as T, headers: responseHeaders };
+        }
+        const failure = response.status >= 500 || response.status === 429;
+        const retryAfterMs = parseRetryAfter(responseHeaders['retry-after'], clock.now());
+        throw new DependencyHttpError(dependency, {
+          method,
+          url: req.url,
+          status: response.status,
+          retryable: safeToRetry && RETRYABLE_STATUS.has(response.status),
+          countsAsFailure: failure,
+          body: response.data,
+          headers: responseHeaders,
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        });
+      },
+      {
+        ...(req.signal === undefined ? {} : { signal: req.signal }),
+        ...(req.fallback === undefined ? {} : { fallback: req.fallback }),
+        // Hedged only when a second copy of the request is harmless.
+        hedge: safeToRetry,
+        // Without an idempotency key a timed-out POST may have been applied: only retry what says so.
+        ...(safeToRetry
+          ? {}
+          : { retryOn: (error: unknown) => error instanceof DependencyHttpError && error.retryable }),
+      },
+    );
+  };
+
+  let disposed = false;
+  let probing = false;
+  const probe = options.halfOpenProbe;
+  const probeSubscription = probe
+    ? policy.onCircuitStateChange(({ to }) => {
+        if (to !== 'half-open' || probing) return;
+        probing = true;
+        void (async () => {
+          while (!disposed && policy.circuitState === 'half-open') {
+            // Its outcome is what the breaker counts; a rejection only means the probe slots are taken.
+            await request({ method: 'GET', url: probe.path }).catch(() => undefined);
+            if (policy.circuitState !== 'half-open') break;
+            await new Promise((resolve) => setTimeout(resolve, probe.intervalMs ?? 200).unref());
+          }
+          probing = false;
+        })();
+      })
+    : undefined;
+
+  return {
+    dependency,
+    policy,
+    get circuitState() {
+      return policy.circuitState;
+    },
+    request,
+    get: (url, opts) => request({ ...opts, method: 'GET', url }),
+    delete: (url, opts) => request({ ...opts, method: 'DELETE', url }),
+    post: (url, body, opts) => request({ ...opts, method: 'POST', url, body }),
+    put: (url, body, opts) => request({ ...opts, method: 'PUT', url, body }),
+    patch: (url, body, opts) => request({ ...opts, method: 'PATCH', url, body }),
+    healthCheck: () => policy.healthCheck(),
+    dispose() {
+      disposed = true;
+      probeSubscription?.dispose();
+      policy.dispose();
+      httpAgent.destroy();
+      httpsAgent.destroy();
+      freshAgents.httpAgent.destroy();
+      freshAgents.httpsAgent.destroy();
+    },
+  };
+}
+
+function plainHeaders(headers: AxiosResponse['headers']): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value === 'string') result[name.toLowerCase()] = value;
+    else if (typeof value === 'number') result[name.toLowerCase()] = String(value);
+    else if (Array.isArray(value)) result[name.toLowerCase()] = value.join(', ');
+  }
+  return result;
+}

@@ -1,0 +1,164 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import type { HttpClientOptions } from '@self-healing-shop/resilience';
+import {
+  eventually,
+  leakedUnits,
+  orderBody,
+  reservationOf,
+  setStock,
+  startFaultyNetwork,
+  startOrder,
+  startPlatform,
+  stockOf,
+  type FaultyNetwork,
+  type OrderReplica,
+  type Platform,
+} from './support.ts';
+
+// Issue 9: reservations held for orders that failed. Each test plants one way a reservation call can
+// end without a definitive answer from inventory, then checks the data once the platform is quiet:
+// the stock is back, the reservation is released (or a tombstone), the order failed.
+let platform: Platform;
+let network: FaultyNetwork;
+let replica: OrderReplica | undefined;
+
+beforeAll(async () => {
+  platform = await startPlatform();
+  network = await startFaultyNetwork(platform.inventory.http.url);
+});
+
+afterEach(async () => {
+  await replica?.close();
+  replica = undefined;
+});
+
+afterAll(async () => {
+  await network?.stop();
+  await platform?.close();
+});
+
+/** Short timeouts; `failures` consecutive failures open the circuit (1: the retry meets it open). */
+function policy(failures: number): Omit<HttpClientOptions, 'dependency' | 'baseURL'> {
+  return {
+    timeoutMs: 300,
+    deadlineMs: 3_000,
+    retry: { maxAttempts: 2, initialDelayMs: 20, maxDelayMs: 50 },
+    circuitBreaker: { failureDetector: { kind: 'consecutive', failures }, coolDownMs: 300 },
+    bulkhead: { maxConcurrent: 16, maxQueue: 64 },
+  };
+}
+
+async function orderReplica(failures: number): Promise<OrderReplica> {
+  replica = await startOrder(platform.pg.url, {
+    inventoryUrl: network.url,
+    notificationUrl: platform.notification.http.url,
+    policy: policy(failures),
+  });
+  return replica;
+}
+
+async function place(order: OrderReplica, productId: string, quantity: number) {
+  const res = await fetch(`${order.http.url}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(orderBody([{ productId, quantity }])),
+  });
+  return { status: res.status, body: (await res.json()) as { detail?: string } };
+}
+
+async function onlyOrder(productId: string): Promise<{ id: string; status: string }> {
+  const { rows } = await platform.order.pool.query<{ id: string; status: string }>(
+    `SELECT id, status FROM orders.orders WHERE items @> $1::jsonb`,
+    [JSON.stringify([{ productId }])],
+  );
+  expect(rows).toHaveLength(1);
+  return rows[0]!;
+}
+
+async function releaseDelivered(orderId: string): Promise<boolean> {
+  const { rows } = await platform.order.pool.query(
+    `SELECT 1 FROM orders.outbox WHERE order_id = $1 AND kind = 'release-reservation' AND delivered_at IS NOT NULL`,
+    [orderId],
+  );
+  return rows.length === 1;
+}
+
+describe('no stock leaks when a reservation ends without an answer', () => {
+  it('releases a reservation whose answer was lost (both attempts time out)', async () => {
+    await setStock(platform.inventory, 'p-001', 50);
+    const order = await orderReplica(100);
+    network.path = 'drop-answer';
+    const forwardedBefore = network.forwarded;
+    const answer = await place(order, 'p-001', 4);
+    network.path = 'pass';
+    expect(answer.status).toBeGreaterThanOrEqual(500);
+    // Inventory did reserve: the reservation reached it and took the stock.
+    expect(network.forwarded - forwardedBefore).toBe(2);
+    const { id, status } = await onlyOrder('p-001');
+    expect(status).toBe('failed');
+
+    await eventually('release delivered', () => releaseDelivered(id));
+    expect(await stockOf(platform.inventory.pool, 'p-001')).toBe(50);
+    expect(await reservationOf(platform.inventory.pool, id)).toBe('released');
+    expect(await leakedUnits(platform.order.pool)).toBe(0);
+  });
+
+  it('releases a reservation when the retry after a timed-out attempt meets the open circuit', async () => {
+    await setStock(platform.inventory, 'p-002', 50);
+    const order = await orderReplica(1);
+    network.path = 'drop-answer';
+    const forwardedBefore = network.forwarded;
+    const answer = await place(order, 'p-002', 5);
+    network.path = 'pass';
+    expect(answer.status).toBe(503);
+    expect(answer.body.detail).toMatch(/circuit|CIRCUIT_OPEN/i);
+    // One attempt reached inventory and reserved; the retry never left.
+    expect(network.forwarded - forwardedBefore).toBe(1);
+    expect(await stockOf(platform.inventory.pool, 'p-002')).toBe(45);
+    const { id, status } = await onlyOrder('p-002');
+    expect(status).toBe('failed');
+
+    await eventually('release delivered once the circuit lets it through', () => releaseDelivered(id));
+    expect(await stockOf(platform.inventory.pool, 'p-002')).toBe(50);
+    expect(await reservationOf(platform.inventory.pool, id)).toBe('released');
+    expect(await leakedUnits(platform.order.pool)).toBe(0);
+  });
+
+  it('releases a reservation whose connection was reset after inventory reserved', async () => {
+    await setStock(platform.inventory, 'p-003', 50);
+    const order = await orderReplica(100);
+    network.path = 'reset';
+    const answer = await place(order, 'p-003', 6);
+    network.path = 'pass';
+    expect(answer.status).toBeGreaterThanOrEqual(500);
+    const { id, status } = await onlyOrder('p-003');
+    expect(status).toBe('failed');
+    expect(await stockOf(platform.inventory.pool, 'p-003')).toBe(44);
+
+    await eventually('release delivered', () => releaseDelivered(id));
+    expect(await stockOf(platform.inventory.pool, 'p-003')).toBe(50);
+    expect(await reservationOf(platform.inventory.pool, id)).toBe('released');
+    expect(await leakedUnits(platform.order.pool)).toBe(0);
+  });
+
+  it('refuses a reservation that arrives after its release, leaving a tombstone and the stock intact', async () => {
+    await setStock(platform.inventory, 'p-004', 50);
+    const order = await orderReplica(100);
+    network.path = 'hold';
+    const answer = await place(order, 'p-004', 7);
+    network.path = 'pass';
+    expect(answer.status).toBeGreaterThanOrEqual(500);
+    const { id, status } = await onlyOrder('p-004');
+    expect(status).toBe('failed');
+
+    // The release reaches inventory first: nothing was reserved, it leaves a tombstone.
+    await eventually('release delivered', () => releaseDelivered(id));
+    expect(await reservationOf(platform.inventory.pool, id)).toBe('cancelled');
+    // Then the reservations held in the network arrive, and are refused.
+    const late = await network.deliverHeld();
+    expect(late).toEqual([409, 409]);
+    expect(await stockOf(platform.inventory.pool, 'p-004')).toBe(50);
+    expect(await reservationOf(platform.inventory.pool, id)).toBe('cancelled');
+    expect(await leakedUnits(platform.order.pool)).toBe(0);
+  });
+});
