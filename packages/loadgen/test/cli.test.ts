@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,11 +27,25 @@ describe('loadgen CLI', () => {
   });
 
   it('prints the report as JSON with --json', async () => {
-    // Nothing listens on port 9 (discard): every request fails fast, the run still reports.
-    const result = await run('--url', 'http://127.0.0.1:9', '--rate', '20', '--duration', '200ms', '--json');
+    // A port the OS just handed out and that was closed again: every request is refused, the run still reports.
+    const closed = await new Promise<number>((done) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => done(port));
+      });
+    });
+    const result = await run(
+      '--url',
+      `http://127.0.0.1:${closed}`,
+      '--rate',
+      '20',
+      '--duration',
+      '200ms',
+      '--json',
+    );
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as { sent: number; errorsByKind: Record<string, number> };
-    expect(report.sent).toBeGreaterThanOrEqual(3);
+    expect(report.sent).toBe(4);
     expect(report.errorsByKind['ECONNREFUSED']).toBe(report.sent);
   });
 });
