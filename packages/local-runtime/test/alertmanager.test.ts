@@ -20,7 +20,9 @@ async function tool(name: string, args: string[]): Promise<string> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       const pkg = name === 'amtool' ? 'prometheus-alertmanager' : 'prometheus';
-      throw new Error(`${name} is missing: \`apt-get install -y --no-install-recommends ${pkg}\``);
+      throw new Error(`${name} is missing: \`apt-get install -y --no-install-recommends ${pkg}\``, {
+        cause: error,
+      });
     }
     throw error;
   }
