@@ -19,7 +19,7 @@ commands:
                           start the platform; returns once every Deployment is ready (the runtime
                           keeps running in the background, log in .data/runtime.log); --foreground
                           stays attached and prints events until Ctrl-C
-  down                    stop it: replicas drain (preStop, SIGTERM, grace), Prometheus and PostgreSQL stop; data is kept
+  down                    stop it: replicas drain (preStop, SIGTERM, grace), the console, Prometheus, Alertmanager and PostgreSQL stop; data is kept
   status [--json]         workloads ready/desired and every replica (postgres-0 too): phase, readiness, restarts, age;
                           the alerts firing in Alertmanager
   logs [deployment] [--no-follow] [--lines 10]
