@@ -51,7 +51,7 @@ up: $(INSTALLED) ## start the platform: KIND when docker+kind are there, else th
 down: $(INSTALLED) ## stop the platform (local data is kept until `make clean`)
 	@bash k8s/scripts/down.sh "$(RUNTIME)"
 
-status: $(INSTALLED) ## every replica with its state, readiness, restarts and age
+status: $(INSTALLED) ## every replica with its state, readiness, restarts and age; the alerts firing in Alertmanager
 	@node packages/local-runtime/src/cli.ts status
 
 logs: $(INSTALLED) ## follow the services' logs (SERVICE=order to pick one)

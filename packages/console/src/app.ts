@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { sendProblem } from './problem.ts';
+import { ALERTMANAGER_INSTALL_HINT, sendProblem } from './problem.ts';
+import { alertmanagerRoutes } from './routes/alertmanager-routes.ts';
 import { chaosRoutes } from './routes/chaos-routes.ts';
 import { dashboardRoutes } from './routes/dashboard-routes.ts';
 import { prometheusRoutes, prometheusSettings } from './routes/prometheus-routes.ts';
@@ -12,6 +13,8 @@ export interface ConsoleDeps {
   readonly controlUrl: string;
   /** The local Prometheus, or null when none runs (the live view still works). */
   readonly prometheusUrl: string | null;
+  /** The local Alertmanager, or null when none runs (the Alerts panel then shows how to install it). */
+  readonly alertmanagerUrl: string | null;
   /** monitoring/dashboards */
   readonly dashboardsDir: string;
   /** The chaos engine's report folder (its --report-dir, default reports/chaos): report.json is read there. */
@@ -25,9 +28,17 @@ export function createConsoleApp(deps: ConsoleDeps): express.Express {
   app.disable('x-powered-by');
   app.use('/api/dashboards', dashboardRoutes(deps.dashboardsDir));
   app.get('/api/settings', async (_req, res) => {
-    res.json({ controlUrl: deps.controlUrl, prometheus: await prometheusSettings(deps.prometheusUrl) });
+    res.json({
+      controlUrl: deps.controlUrl,
+      prometheus: await prometheusSettings(deps.prometheusUrl),
+      alertmanager:
+        deps.alertmanagerUrl === null
+          ? { available: false, install: ALERTMANAGER_INSTALL_HINT }
+          : { available: true, url: deps.alertmanagerUrl },
+    });
   });
   app.use('/api/prometheus', prometheusRoutes(deps.prometheusUrl, deps.logger));
+  app.use('/api/alertmanager', alertmanagerRoutes(deps.alertmanagerUrl, deps.logger));
   app.use('/api/runtime', runtimeRoutes(deps.controlUrl));
   app.use('/api/chaos', chaosRoutes(deps.reportsDir));
   app.use(staticAssets());

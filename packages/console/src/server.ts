@@ -9,6 +9,8 @@ export interface ConsoleOptions {
   readonly host?: string;
   readonly controlUrl: string;
   readonly prometheusUrl: string | null;
+  /** The local Alertmanager (default null: the Alerts panel says how to install it). */
+  readonly alertmanagerUrl?: string | null;
   readonly dashboardsDir: string;
   readonly reportsDir: string;
   readonly logger?: Logger;
@@ -35,10 +37,13 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
   }
   checkUrl('controlUrl', options.controlUrl);
   if (options.prometheusUrl !== null) checkUrl('prometheusUrl', options.prometheusUrl);
+  const alertmanagerUrl = options.alertmanagerUrl ?? null;
+  if (alertmanagerUrl !== null) checkUrl('alertmanagerUrl', alertmanagerUrl);
   const logger = options.logger ?? pino({ name: 'console' });
   const app = createConsoleApp({
     controlUrl: options.controlUrl.replace(/\/+$/, ''),
     prometheusUrl: options.prometheusUrl?.replace(/\/+$/, '') ?? null,
+    alertmanagerUrl: alertmanagerUrl?.replace(/\/+$/, '') ?? null,
     dashboardsDir: options.dashboardsDir,
     reportsDir: options.reportsDir,
     logger,

@@ -1,6 +1,7 @@
 /* global document, window, EventSource */
 // The live platform: every workload with its replicas (control API), the runtime's event stream as a
-// timeline, and circuit states and degradation per service (Prometheus, when it runs).
+// timeline, circuit states and degradation per service (Prometheus, when it runs), and the alerts
+// firing in Alertmanager (when it runs).
 import { getJson, prom } from './http.js';
 
 const EVENT_COLORS = {
@@ -17,6 +18,7 @@ const EVENT_COLORS = {
 const CIRCUIT_COLORS = { closed: '#73BF69', half_open: '#FADE2A', open: '#F2495C', isolated: '#B877D9' };
 const DEGRADATION = ['normal', 'degraded', 'minimal', 'emergency'];
 const MAX_EVENTS = 300;
+const SEVERITY_COLORS = { critical: '#F2495C', warning: '#FF9830', info: '#5794F2' };
 
 function h(tag, attrs, ...children) {
   const n = document.createElement(tag);
@@ -47,6 +49,7 @@ export function showLive({ main, settings }) {
   const table = h('div', { class: 'workloads' });
   const resilience = h('div', { class: 'resilience' });
   const events = h('ol', { class: 'events' });
+  const alerts = h('div', { class: 'alerts' });
   main.append(
     h('h1', {}, 'Live platform'),
     status,
@@ -58,6 +61,8 @@ export function showLive({ main, settings }) {
         {},
         h('h2', {}, 'Workloads and replicas'),
         table,
+        h('h2', {}, 'Alerts'),
+        alerts,
         h('h2', {}, 'Circuits and degradation'),
         resilience,
       ),
@@ -194,6 +199,68 @@ export function showLive({ main, settings }) {
     }
   }
 
+  async function refreshAlerts() {
+    if (!settings.alertmanager?.available) {
+      alerts.replaceChildren(
+        h(
+          'p',
+          { class: 'panel-message' },
+          `Firing alerts come from Alertmanager, which is not running. ${settings.alertmanager?.install ?? ''}`,
+        ),
+      );
+      return;
+    }
+    try {
+      const list = await getJson('/api/alertmanager/api/v2/alerts?active=true&silenced=true&inhibited=true');
+      const now = Date.now();
+      const rows = list.map((a) =>
+        h(
+          'tr',
+          { class: 'alert', 'data-alertname': a.labels.alertname, 'data-state': a.status.state },
+          h(
+            'td',
+            {},
+            h(
+              'span',
+              { class: 'pill', style: `background:${SEVERITY_COLORS[a.labels.severity] ?? '#888'}` },
+              a.labels.severity ?? 'none',
+            ),
+          ),
+          h('td', {}, h('b', {}, a.labels.alertname)),
+          h('td', {}, a.labels.service ?? a.labels.deployment ?? a.labels.pod ?? ''),
+          h('td', {}, a.annotations.summary ?? ''),
+          h('td', {}, `${a.status.state}, ${age(a.startsAt, now)}`),
+        ),
+      );
+      alerts.replaceChildren(
+        h(
+          'table',
+          {},
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ...['severity', 'alert', 'where', 'summary', 'state, for'].map((x) => h('th', {}, x)),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            ...(rows.length
+              ? rows
+              : [h('tr', {}, h('td', { colspan: '5', class: 'ok' }, 'no alert firing'))]),
+          ),
+        ),
+      );
+    } catch (error) {
+      alerts.replaceChildren(
+        h('p', { class: 'panel-message' }, `Alertmanager query failed: ${error.message}`),
+      );
+    }
+  }
+
   const source = new EventSource('/api/runtime/events');
   source.onmessage = (message) => {
     let e;
@@ -224,9 +291,11 @@ export function showLive({ main, settings }) {
 
   void refreshReplicas();
   void refreshResilience();
+  void refreshAlerts();
   const timer = window.setInterval(() => {
     void refreshReplicas();
     void refreshResilience();
+    void refreshAlerts();
   }, 5000);
   return () => {
     stopped = true;

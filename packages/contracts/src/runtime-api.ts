@@ -75,4 +75,8 @@ export interface RuntimeInfo {
   readonly controlUrl: string;
   readonly prometheusUrl: string | null;
   readonly databaseUrl: string | null;
+  /** The web console (`127.0.0.1:3000`), null when the runtime runs without it. */
+  readonly consoleUrl: string | null;
+  /** Alertmanager (`127.0.0.1:9093`), null when it is not installed or Prometheus does not run. */
+  readonly alertmanagerUrl: string | null;
 }

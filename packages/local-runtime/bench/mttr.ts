@@ -81,6 +81,7 @@ const runtime = await startRuntime({
   frontPorts: { order: 0, inventory: 0, notification: 0 },
   postgres: { port: await freePort() },
   prometheus: false,
+  console: false,
   logger: pino({ level: 'warn' }),
 });
 try {

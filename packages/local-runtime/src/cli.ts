@@ -15,12 +15,13 @@ import type { UpOptions } from './cli/up.ts';
 const USAGE = `usage: node packages/local-runtime/src/cli.ts <command> [options]
 
 commands:
-  up [--foreground] [--k8s-dir k8s/base] [--no-prometheus] [--timeout 180]
+  up [--foreground] [--k8s-dir k8s/base] [--no-prometheus] [--no-console] [--timeout 180]
                           start the platform; returns once every Deployment is ready (the runtime
                           keeps running in the background, log in .data/runtime.log); --foreground
                           stays attached and prints events until Ctrl-C
-  down                    stop it: replicas drain (preStop, SIGTERM, grace), Prometheus and PostgreSQL stop; data is kept
-  status [--json]         workloads ready/desired and every replica (postgres-0 too): phase, readiness, restarts, age
+  down                    stop it: replicas drain (preStop, SIGTERM, grace), the console, Prometheus, Alertmanager and PostgreSQL stop; data is kept
+  status [--json]         workloads ready/desired and every replica (postgres-0 too): phase, readiness, restarts, age;
+                          the alerts firing in Alertmanager
   logs [deployment] [--no-follow] [--lines 10]
                           the replicas' logs, following new replicas as they start
   restart <deployment> [--no-wait]
@@ -33,6 +34,8 @@ options:
   --front-port <port>     order front; inventory and notification follow (default ${LOCAL_PORTS.order})
   --postgres-port <port>  embedded PostgreSQL (default ${LOCAL_PORTS.postgres})
   --prometheus-port <port> Prometheus (default ${LOCAL_PORTS.prometheus})
+  --alertmanager-port <port> Alertmanager, when installed (default ${LOCAL_PORTS.alertmanager})
+  --console-port <port>   the web console (default ${LOCAL_PORTS.console})
   --hpa-interval <s>      how often the HorizontalPodAutoscalers decide (default 15, as Kubernetes)
   environment: LOCAL_RUNTIME_CONTROL_URL (default ${DEFAULT_CONTROL_URL})`;
 
@@ -48,6 +51,7 @@ const OPTIONS = {
   'k8s-dir': { type: 'string', default: 'k8s/base' },
   'data-dir': { type: 'string' },
   'no-prometheus': { type: 'boolean', default: false },
+  'no-console': { type: 'boolean', default: false },
   timeout: { type: 'string', default: '180' },
   json: { type: 'boolean', default: false },
   'no-follow': { type: 'boolean', default: false },
@@ -57,6 +61,8 @@ const OPTIONS = {
   'front-port': { type: 'string' },
   'postgres-port': { type: 'string' },
   'prometheus-port': { type: 'string' },
+  'alertmanager-port': { type: 'string' },
+  'console-port': { type: 'string' },
   'hpa-interval': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -85,6 +91,7 @@ function upOptions(values: Values): UpOptions {
     k8sDir: values['k8s-dir'],
     dataDir: values['data-dir'],
     prometheus: !values['no-prometheus'],
+    console: !values['no-console'],
     timeoutMs: positive('timeout', values.timeout) * 1000,
     ...(values['hpa-interval'] === undefined
       ? {}
@@ -94,6 +101,8 @@ function upOptions(values: Values): UpOptions {
       frontBase: port('front-port', values['front-port'], DEFAULT_PORTS.frontBase),
       postgres: port('postgres-port', values['postgres-port'], DEFAULT_PORTS.postgres),
       prometheus: port('prometheus-port', values['prometheus-port'], DEFAULT_PORTS.prometheus),
+      alertmanager: port('alertmanager-port', values['alertmanager-port'], DEFAULT_PORTS.alertmanager),
+      console: port('console-port', values['console-port'], DEFAULT_PORTS.console),
     },
   };
 }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { ReplicaView } from '@self-healing-shop/contracts';
 import type { EventLog } from './control-plane/event-log.ts';
 import { loadPlatform } from './manifests/manifests.ts';
+import { findAlertmanager } from './monitoring/alertmanager.ts';
 import { findPrometheus } from './monitoring/prometheus.ts';
 import { RuntimeAssembly } from './start-up/assembly.ts';
 import type { AssemblyOptions } from './start-up/assembly.ts';
@@ -36,6 +37,8 @@ export interface Runtime {
   readonly frontUrls: Readonly<Record<string, string>>;
   readonly prometheusUrl: string | null;
   readonly databaseUrl: string | null;
+  readonly alertmanagerUrl: string | null;
+  readonly consoleUrl: string | null;
   /** Where the cluster lives: the plan's folder, unless the postgres user cannot reach it (as root). */
   readonly databaseDataDir: string | null;
   replicas(): ReplicaView[];
@@ -76,14 +79,18 @@ export async function preparePlan(options: PlanOptions, logger: Logger): Promise
     options.prometheus === false || options.prometheus?.binary
       ? undefined
       : await step(logger, 'find prometheus', () => findPrometheus());
-  const plan = planRuntime(options, platform, binary);
+  const alertmanagerBinary =
+    options.prometheus === false || options.alertmanager === false || options.alertmanager?.binary
+      ? undefined
+      : await step(logger, 'find alertmanager', () => findAlertmanager());
+  const plan = planRuntime(options, platform, binary, alertmanagerBinary);
   await step(logger, 'stop leftovers', () => stopLeftovers(plan.leftoversFile, logger));
   return step(logger, 'check ports', () => checkPorts(plan));
 }
 
 /**
  * Starts the platform like Kubernetes would run k8s/base: the control API, a front port per service,
- * PostgreSQL as the `postgres` StatefulSet, Prometheus, every Deployment's replicas with their
+ * PostgreSQL as the `postgres` StatefulSet, Alertmanager, Prometheus, the console, every Deployment's replicas with their
  * probes, and the HPAs. Each step is timed in the log.
  */
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
@@ -96,11 +103,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   try {
     await step(logger, 'control API', () => parts.startControlApi());
     await step(logger, 'front ports', () => parts.startFronts());
-    // Prometheus (optional) starts beside the rest: the Deployments wait only for the database.
-    const prometheus = step(logger, 'prometheus', () => parts.startPrometheus()).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    // Monitoring (optional: Alertmanager, then Prometheus that sends to it, then the console that reads
+    // both) starts beside the rest: the Deployments wait only for the database.
+    const prometheus = step(logger, 'alertmanager', () => parts.startAlertmanager())
+      .then(() => step(logger, 'prometheus', () => parts.startPrometheus()))
+      .then(() => step(logger, 'console', () => parts.startConsole()))
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
     const database = step(logger, 'postgres', () => parts.startDatabase()).then(() =>
       step(logger, 'deployments', () => parts.startDeployments()),
     );
@@ -125,6 +136,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       controlUrl: parts.controlUrl,
       fronts: parts.frontUrls,
       prometheus: parts.prometheus?.url,
+      alertmanager: parts.alertmanager?.url,
+      console: parts.console?.url,
       postgres: parts.databaseUrl,
     },
     'runtime started',
@@ -139,6 +152,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     frontUrls: parts.frontUrls,
     prometheusUrl: parts.prometheus?.url ?? null,
     databaseUrl: parts.databaseUrl,
+    alertmanagerUrl: parts.alertmanager?.url ?? null,
+    consoleUrl: parts.console?.url ?? null,
     databaseDataDir: parts.databaseDataDir ?? null,
     replicas: () => parts.replicas().map((r) => parts.view(r)),
     stop() {

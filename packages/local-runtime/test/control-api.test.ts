@@ -57,6 +57,8 @@ describe('control API', () => {
       controlUrl: '',
       prometheusUrl: null,
       databaseUrl: null,
+      consoleUrl: null,
+      alertmanagerUrl: null,
     }),
   });
   let url = '';

@@ -63,6 +63,7 @@ describe('the database as a StatefulSet (postgres-0)', () => {
       // PostgreSQL cannot listen on port 0 and tell which one it got: a port the kernel just handed out.
       postgres: { port: await freePort() },
       prometheus: false,
+      console: false,
       command: () => ({ command: process.execPath, args: [fixtureServer] }),
       // Probe timings × 0.2: readiness every 1 s (timeout 0.6 s, 3 failures), liveness after 6 s.
       timeScale: 0.2,

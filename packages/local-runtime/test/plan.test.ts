@@ -47,14 +47,31 @@ async function holdPort(): Promise<{ port: number; release: () => Promise<void> 
 }
 
 describe('planRuntime', () => {
-  it('plans the README ports for the services the manifests run, the database and Prometheus', () => {
-    const plan = planRuntime({ rootDir: '/repo' }, platform, '/usr/bin/prometheus');
+  it('plans the README ports for the services the manifests run, the database, Prometheus, Alertmanager and the console', () => {
+    const plan = planRuntime(
+      { rootDir: '/repo' },
+      platform,
+      '/usr/bin/prometheus',
+      '/usr/bin/prometheus-alertmanager',
+    );
     expect(plan.ports.map((p) => [p.what, p.port, p.flag, p.optional])).toEqual([
       ['control API', 7070, '--control-port', false],
       ['order front port', 8080, '--front-port', false],
       ['PostgreSQL', 5433, '--postgres-port', false],
       ['Prometheus', 9090, '--prometheus-port', true],
+      ['Alertmanager', 9093, '--alertmanager-port', true],
+      ['console', 3000, '--console-port', true],
     ]);
+    expect(plan.alertmanager).toEqual({
+      binary: '/usr/bin/prometheus-alertmanager',
+      port: 9093,
+      dataDir: '/repo/.data/alertmanager',
+    });
+    expect(plan.console).toEqual({
+      port: 3000,
+      dashboardsDir: '/repo/monitoring/dashboards',
+      reportsDir: '/repo/reports/chaos',
+    });
     expect(plan.dataDir).toBe('/repo/.data');
     expect(plan.database).toMatchObject({
       port: 5433,
@@ -73,13 +90,30 @@ describe('planRuntime', () => {
     const plan = planRuntime({ rootDir: '/repo' }, platform, undefined);
     expect(plan.prometheus).toBeUndefined();
     expect(plan.ports.some((p) => p.what === 'Prometheus')).toBe(false);
+    // Alertmanager only receives from Prometheus: not planned, and no second note about it.
+    expect(plan.alertmanager).toBeUndefined();
     expect(plan.notes).toHaveLength(1);
     expect(plan.notes[0]).toContain('https://prometheus.io/download/');
   });
 
+  it('runs without Alertmanager when it is not installed, and says how to install it', () => {
+    const plan = planRuntime({ rootDir: '/repo' }, platform, '/usr/bin/prometheus', undefined);
+    expect(plan.alertmanager).toBeUndefined();
+    expect(plan.ports.some((p) => p.what === 'Alertmanager')).toBe(false);
+    expect(plan.notes).toHaveLength(1);
+    expect(plan.notes[0]).toContain('apt-get install -y --no-install-recommends prometheus-alertmanager');
+    expect(plan.notes[0]).toContain('brew install alertmanager');
+  });
+
+  it('leaves the console out when told to', () => {
+    const plan = planRuntime({ rootDir: '/repo', console: false }, platform, undefined);
+    expect(plan.console).toBeUndefined();
+    expect(plan.ports.some((p) => p.what === 'console')).toBe(false);
+  });
+
   it('scales probe timings, preStop and grace periods for tests', () => {
     const plan = planRuntime(
-      { rootDir: '/repo', timeScale: 0.2, postgres: false, prometheus: false },
+      { rootDir: '/repo', timeScale: 0.2, postgres: false, prometheus: false, console: false },
       platform,
       undefined,
     );
@@ -99,7 +133,14 @@ describe('checkPorts', () => {
     const held = await holdPort();
     try {
       const plan = planRuntime(
-        { rootDir: '/repo', controlPort: held.port, frontPorts: {}, postgres: false, prometheus: false },
+        {
+          rootDir: '/repo',
+          controlPort: held.port,
+          frontPorts: {},
+          postgres: false,
+          prometheus: false,
+          console: false,
+        },
         platform,
         undefined,
       );
@@ -126,6 +167,8 @@ describe('checkPorts', () => {
           frontPorts: {},
           postgres: false,
           prometheus: { port: held.port },
+          alertmanager: false,
+          console: false,
         },
         platform,
         '/usr/bin/prometheus',
@@ -139,6 +182,38 @@ describe('checkPorts', () => {
         new RegExp(
           `^Prometheus: 127\\.0\\.0\\.1:${held.port} is in use by pid ${process.pid} \\(.*jest.*\\), so it runs on 127\\.0\\.0\\.1:${checked.prometheus!.port} instead \\(--prometheus-port <port> chooses one\\)$`,
         ),
+      );
+    } finally {
+      await held.release();
+    }
+  });
+
+  it('moves the console and Alertmanager to free ports when theirs are taken, and says so', async () => {
+    const held = await holdPort();
+    try {
+      const plan = planRuntime(
+        {
+          rootDir: '/repo',
+          controlPort: 0,
+          frontPorts: {},
+          postgres: false,
+          prometheus: { port: 0 },
+          alertmanager: { port: held.port },
+          console: { port: held.port },
+        },
+        platform,
+        '/usr/bin/prometheus',
+        '/usr/bin/prometheus-alertmanager',
+      );
+      const checked = await checkPorts(plan);
+      expect(checked.alertmanager!.port).not.toBe(held.port);
+      expect(checked.console!.port).not.toBe(held.port);
+      expect(checked.notes).toHaveLength(2);
+      expect(checked.notes[0]).toContain(
+        `so it runs on 127.0.0.1:${checked.alertmanager!.port} instead (--alertmanager-port <port> chooses one)`,
+      );
+      expect(checked.notes[1]).toContain(
+        `so it runs on 127.0.0.1:${checked.console!.port} instead (--console-port <port> chooses one)`,
       );
     } finally {
       await held.release();

@@ -34,6 +34,7 @@ describe('the platform on the local runtime', () => {
       frontPorts: { order: 0, inventory: 0, notification: 0 },
       postgres: { port: await freePort() },
       prometheus: false,
+      console: false,
       // One evaluation at start (min/max only): no scale-down removes a replica in the middle of a test.
       hpaIntervalMs: 3_600_000,
       logger: pino({ level: 'silent' }),

@@ -92,6 +92,8 @@ spec:
       postgres: false,
       // Prometheus cannot listen on port 0 and tell which one it got: a port the kernel just handed out.
       prometheus: { port: await freePort(), binary },
+      alertmanager: false,
+      console: false,
       command: () => ({ command: process.execPath, args: [fixtureServer] }),
       logger: pino({ level: 'silent' }),
     });

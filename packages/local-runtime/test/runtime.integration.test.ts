@@ -32,6 +32,7 @@ describe('local runtime with fixture services', () => {
       frontPorts: { order: 0, inventory: 0, notification: 0 },
       postgres: false,
       prometheus: false,
+      console: false,
       command: fixtureCommand,
       // Probe timings × 0.5 (timeouts of 500 ms): a busy machine does not fail a probe of a healthy replica.
       timeScale: 0.5,
@@ -346,6 +347,7 @@ spec:
       frontPorts: {},
       postgres: false,
       prometheus: false,
+      console: false,
       command: fixtureCommand,
       backoff: { initialMs: 200, maxMs: 5_000, resetAfterMs: 600_000 },
       logger: silent,

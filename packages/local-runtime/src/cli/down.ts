@@ -22,7 +22,9 @@ export async function down(dataDir?: string): Promise<number> {
     return 0;
   }
   const started = Date.now();
-  console.log(`stopping the local runtime (pid ${pid}): replicas drain, then Prometheus and PostgreSQL stop`);
+  console.log(
+    `stopping the local runtime (pid ${pid}): replicas drain, then the console, Prometheus, Alertmanager and PostgreSQL stop`,
+  );
   process.kill(pid, 'SIGTERM');
   while (alive(pid)) {
     if (Date.now() - started > STOP_TIMEOUT_MS) {

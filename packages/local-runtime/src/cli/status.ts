@@ -1,13 +1,33 @@
 import { ControlClient } from '../control-plane/control-client.ts';
+import { ALERTMANAGER_INSTALL } from '../monitoring/alertmanager.ts';
+import { alertmanagerAlerts } from '../monitoring/alerts.ts';
+import type { AlertmanagerAlert } from '../monitoring/alerts.ts';
 import { age, table } from './format.ts';
 import { controlUrl } from './paths.ts';
 
-/** `status`: workloads ready/desired, then every replica (postgres-0 too) with phase, readiness, restarts and age. */
+/** The alerts in Alertmanager, or why there are none to show. */
+async function alerts(alertmanagerUrl: string | null): Promise<AlertmanagerAlert[] | string> {
+  if (alertmanagerUrl === null)
+    return `no Alertmanager runs (it needs Prometheus and ${ALERTMANAGER_INSTALL}), so alerts are not routed`;
+  return alertmanagerAlerts(alertmanagerUrl).catch(
+    (error: unknown) => `Alertmanager at ${alertmanagerUrl} did not answer: ${(error as Error).message}`,
+  );
+}
+
+/**
+ * `status`: workloads ready/desired, then every replica (postgres-0 too) with phase, readiness, restarts
+ * and age, then the alerts firing in Alertmanager.
+ */
 export async function status(json: boolean, port?: number): Promise<number> {
   const client = new ControlClient(controlUrl(port));
-  const [workloads, replicas] = await Promise.all([client.workloads(), client.replicas()]);
+  const [workloads, replicas, info] = await Promise.all([
+    client.workloads(),
+    client.replicas(),
+    client.status(),
+  ]);
+  const firing = await alerts(info.alertmanagerUrl);
   if (json) {
-    console.log(JSON.stringify({ workloads, replicas }, null, 2));
+    console.log(JSON.stringify({ workloads, replicas, alerts: firing }, null, 2));
     return 0;
   }
   console.log(
@@ -38,5 +58,22 @@ export async function status(json: boolean, port?: number): Promise<number> {
       ]),
     ),
   );
+  console.log('');
+  if (typeof firing === 'string') console.log(`alerts: ${firing}`);
+  else if (firing.length === 0) console.log(`alerts: none firing (${info.alertmanagerUrl})`);
+  else
+    console.log(
+      table(
+        ['ALERT', 'SEVERITY', 'WHERE', 'STATE', 'SINCE', 'SUMMARY'],
+        firing.map((a) => [
+          a.labels['alertname'] ?? '?',
+          a.labels['severity'] ?? '-',
+          a.labels['service'] ?? a.labels['deployment'] ?? a.labels['pod'] ?? '-',
+          a.status.state === 'suppressed' ? 'silenced' : a.status.state,
+          age(a.startsAt),
+          a.annotations['summary'] ?? '',
+        ]),
+      ),
+    );
   return 0;
 }

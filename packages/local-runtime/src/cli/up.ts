@@ -20,6 +20,7 @@ export interface UpOptions {
   readonly k8sDir: string;
   readonly dataDir?: string;
   readonly prometheus: boolean;
+  readonly console: boolean;
   readonly timeoutMs: number;
   readonly ports: UpPorts;
   /** How often the HorizontalPodAutoscalers decide (Kubernetes: 15 s). */
@@ -35,6 +36,8 @@ export interface UpPorts {
   readonly frontBase: number;
   readonly postgres: number;
   readonly prometheus: number;
+  readonly alertmanager: number;
+  readonly console: number;
 }
 
 export const DEFAULT_PORTS: UpPorts = {
@@ -42,6 +45,8 @@ export const DEFAULT_PORTS: UpPorts = {
   frontBase: LOCAL_PORTS.order,
   postgres: LOCAL_PORTS.postgres,
   prometheus: LOCAL_PORTS.prometheus,
+  alertmanager: LOCAL_PORTS.alertmanager,
+  console: LOCAL_PORTS.console,
 };
 
 function frontPorts(base: number): Record<string, number> {
@@ -65,7 +70,9 @@ function printUrls(info: RuntimeInfo): void {
   console.log(
     `  ${'control API'.padEnd(13)} ${info.controlUrl}   (GET /replicas, /workloads, /events, /metrics)`,
   );
+  if (info.consoleUrl) console.log(`  ${'console'.padEnd(13)} ${info.consoleUrl}`);
   if (info.prometheusUrl) console.log(`  ${'prometheus'.padEnd(13)} ${info.prometheusUrl}`);
+  if (info.alertmanagerUrl) console.log(`  ${'alertmanager'.padEnd(13)} ${info.alertmanagerUrl}`);
   if (info.databaseUrl) console.log(`  ${'postgres'.padEnd(13)} ${info.databaseUrl}`);
   console.log('');
   console.log('next: make status | make logs SERVICE=order | make chaos | make down');
@@ -85,6 +92,8 @@ function planOptions(options: UpOptions, dataDir: string): PlanOptions {
     frontPorts: frontPorts(ports.frontBase),
     postgres: { port: ports.postgres },
     prometheus: options.prometheus ? { port: ports.prometheus } : false,
+    alertmanager: { port: ports.alertmanager },
+    console: options.console ? { port: ports.console } : false,
   };
 }
 

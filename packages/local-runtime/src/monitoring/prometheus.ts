@@ -25,6 +25,8 @@ export interface PrometheusOptions {
   readonly logFile: string;
   readonly logger: Logger;
   readonly scrapeIntervalSeconds?: number;
+  /** host:port of the local Alertmanager: firing alerts are sent there. */
+  readonly alertmanagerAddress?: string;
 }
 
 export interface PrometheusHandle {
@@ -74,11 +76,12 @@ type ScrapeConfig = Record<string, unknown> & {
  * The prometheus.yml the runtime runs: monitoring/prometheus-local.yml when it exists, with its paths
  * made absolute and its addresses pointed at this runtime's (so tests and other data folders work);
  * else a generated one: every replica by file-based discovery, the runtime itself, monitoring/rules/*.yml.
+ * Either way, alerts go to the local Alertmanager when one runs.
  */
 export async function prometheusConfig(
   options: Pick<
     PrometheusOptions,
-    'dataDir' | 'monitoringDir' | 'runtimeAddress' | 'port' | 'scrapeIntervalSeconds'
+    'dataDir' | 'monitoringDir' | 'runtimeAddress' | 'port' | 'scrapeIntervalSeconds' | 'alertmanagerAddress'
   >,
 ): Promise<string> {
   const targets = path.join(path.resolve(options.dataDir), 'targets', '*.json');
@@ -86,6 +89,9 @@ export async function prometheusConfig(
     target
       .replace(/^(127\.0\.0\.1|localhost):7070$/, options.runtimeAddress)
       .replace(/^(127\.0\.0\.1|localhost):9090$/, `127.0.0.1:${options.port}`);
+  const alerting = options.alertmanagerAddress
+    ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [options.alertmanagerAddress] }] }] } }
+    : {};
   const localFile = path.join(options.monitoringDir, 'prometheus-local.yml');
   const text = await readFile(localFile, 'utf8').catch(() => undefined);
   if (text !== undefined) {
@@ -98,7 +104,7 @@ export async function prometheusConfig(
       for (const sd of scrape.file_sd_configs ?? []) sd['files'] = [targets];
       for (const group of scrape.static_configs ?? []) group.targets = (group.targets ?? []).map(address);
     }
-    return stringify(config);
+    return stringify({ ...config, ...alerting });
   }
   const interval = `${options.scrapeIntervalSeconds ?? 5}s`;
   return stringify({
@@ -112,6 +118,7 @@ export async function prometheusConfig(
         static_configs: [{ targets: [options.runtimeAddress] }],
       },
     ],
+    ...alerting,
   });
 }
 

@@ -11,6 +11,10 @@ import { createControlApi } from '../control-plane/control-api.ts';
 import { EventLog } from '../control-plane/event-log.ts';
 import { createRuntimeMetrics } from '../control-plane/runtime-metrics.ts';
 import type { DeploymentSpec } from '../manifests/deployment-spec.ts';
+import { startConsole } from '@self-healing-shop/console';
+import type { ConsoleHandle } from '@self-healing-shop/console';
+import { startAlertmanager } from '../monitoring/alertmanager.ts';
+import type { AlertmanagerHandle } from '../monitoring/alertmanager.ts';
 import { startPrometheus } from '../monitoring/prometheus.ts';
 import type { PrometheusHandle } from '../monitoring/prometheus.ts';
 import { Endpoints } from '../networking/endpoints.ts';
@@ -77,6 +81,8 @@ export class RuntimeAssembly {
   database: StatefulSetController | undefined;
   databaseDataDir: string | undefined;
   prometheus: PrometheusHandle | undefined;
+  alertmanager: AlertmanagerHandle | undefined;
+  console: ConsoleHandle | undefined;
   autoscaler: Autoscaler | undefined;
   readonly #options: AssemblyOptions;
   readonly #logger: Logger;
@@ -123,6 +129,8 @@ export class RuntimeAssembly {
       controlUrl: this.controlUrl,
       prometheusUrl: this.prometheus?.url ?? null,
       databaseUrl: this.databaseUrl,
+      consoleUrl: this.console?.url ?? null,
+      alertmanagerUrl: this.alertmanager?.url ?? null,
     };
   }
 
@@ -235,11 +243,44 @@ export class RuntimeAssembly {
       runtimeAddress: this.controlUrl.replace('http://', ''),
       logFile: path.join(this.plan.logsDir, 'prometheus.log'),
       logger: this.#logger,
+      ...(this.alertmanager ? { alertmanagerAddress: this.alertmanager.url.replace('http://', '') } : {}),
     });
     this.prometheus = prometheus;
     this.#cleanups.push(() => prometheus.stop());
     // Replicas may have started meanwhile: write their scrape targets now.
     this.#changed();
+  }
+
+  /** Step (optional part): Alertmanager, before Prometheus, which sends its alerts there. */
+  async startAlertmanager(): Promise<void> {
+    const planned = this.plan.alertmanager;
+    if (!planned) return;
+    const alertmanager = await startAlertmanager({
+      binary: planned.binary,
+      port: planned.port,
+      dataDir: planned.dataDir,
+      logFile: path.join(this.plan.logsDir, 'alertmanager.log'),
+      logger: this.#logger,
+    });
+    this.alertmanager = alertmanager;
+    this.#cleanups.push(() => alertmanager.stop());
+  }
+
+  /** Step (optional part): the web console, once the control API and Prometheus answer. */
+  async startConsole(): Promise<void> {
+    const planned = this.plan.console;
+    if (!planned) return;
+    const handle = await startConsole({
+      port: planned.port,
+      controlUrl: this.controlUrl,
+      prometheusUrl: this.prometheus?.url ?? null,
+      alertmanagerUrl: this.alertmanager?.url ?? null,
+      dashboardsDir: planned.dashboardsDir,
+      reportsDir: planned.reportsDir,
+      logger: this.#logger.child({ component: 'console' }),
+    });
+    this.console = handle;
+    this.#cleanups.push(() => handle.close());
   }
 
   /** Step: every Deployment's controller, which starts its replicas. */
@@ -344,6 +385,7 @@ export class RuntimeAssembly {
       const running = this.replicas().filter((r) => r.pid !== null);
       const entries = running.map((r) => ({ pid: r.pid, name: r.name }));
       if (this.prometheus) entries.push({ pid: this.prometheus.pid, name: 'prometheus' });
+      if (this.alertmanager) entries.push({ pid: this.alertmanager.pid, name: 'alertmanager' });
       const pids = JSON.stringify(entries);
       void writeFile(this.plan.leftoversFile, pids).catch(() => undefined);
       // The database has no /metrics: Prometheus scrapes the services' replicas and the runtime.

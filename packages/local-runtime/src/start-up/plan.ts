@@ -5,6 +5,7 @@ import type { DatabaseSpec } from '../manifests/database-spec.ts';
 import type { DeploymentSpec, PodSpec, ProbeSpec } from '../manifests/deployment-spec.ts';
 import type { HpaSpec } from '../manifests/hpa-spec.ts';
 import type { Platform } from '../manifests/manifests.ts';
+import { ALERTMANAGER_INSTALL_HINT } from '../monitoring/alertmanager.ts';
 import { PROMETHEUS_INSTALL_HINT } from '../monitoring/prometheus.ts';
 
 /** The front port of each service (`LOCAL_PORTS`). */
@@ -28,6 +29,13 @@ export interface PlanOptions {
   readonly postgres?: false | { readonly port?: number };
   /** Default: started when `prometheus` is on PATH. */
   readonly prometheus?: false | { readonly port?: number; readonly binary?: string };
+  /**
+   * Default: started when Prometheus runs and `prometheus-alertmanager` (or `alertmanager`) is on PATH;
+   * the local Prometheus sends its alerts there.
+   */
+  readonly alertmanager?: false | { readonly port?: number; readonly binary?: string };
+  /** The web console (default: started on LOCAL_PORTS.console); 0 picks a free port. */
+  readonly console?: false | { readonly port?: number };
   /** Multiplies the manifests' probe timings, preStop and grace periods (tests run faster with 0.2). */
   readonly timeScale?: number;
 }
@@ -37,7 +45,7 @@ export interface PlannedPort {
   readonly port: number;
   readonly what: string;
   readonly flag: string;
-  /** An optional part (Prometheus) moves to a free port when this one is taken; the others stop `up`. */
+  /** An optional part (Prometheus, Alertmanager, the console) moves to a free port when this one is taken; the others stop `up`. */
   readonly optional: boolean;
 }
 
@@ -55,6 +63,9 @@ export interface RuntimePlan {
   readonly frontPorts: Readonly<Record<string, number>>;
   readonly database?: { readonly spec: DatabaseSpec; readonly port: number; readonly dataDir: string };
   readonly prometheus?: { readonly binary: string; readonly port: number; readonly dataDir: string };
+  readonly alertmanager?: { readonly binary: string; readonly port: number; readonly dataDir: string };
+  /** The console: its port, the dashboards it draws and the chaos reports it shows. */
+  readonly console?: { readonly port: number; readonly dashboardsDir: string; readonly reportsDir: string };
   readonly ports: readonly PlannedPort[];
   /** What the user should know (a part left out, a port moved), one line each. */
   readonly notes: readonly string[];
@@ -84,13 +95,15 @@ function scaleSpec<T extends PodSpec>(spec: T, k: number): T {
 }
 
 /**
- * The start-up plan: a pure function of the options, the manifests and whether Prometheus is
- * installed (found once by the caller). `up` checks the plan's ports and hands it to the daemon.
+ * The start-up plan: a pure function of the options, the manifests and whether Prometheus and
+ * Alertmanager are installed (found once by the caller). `up` checks the plan's ports and hands it to
+ * the daemon.
  */
 export function planRuntime(
   options: PlanOptions,
   platform: Platform,
   prometheusBinary: string | undefined,
+  alertmanagerBinary?: string,
 ): RuntimePlan {
   const rootDir = path.resolve(options.rootDir);
   const dataDir = path.resolve(rootDir, options.dataDir ?? '.data');
@@ -127,6 +140,26 @@ export function planRuntime(
       ports.push({ port, what: 'Prometheus', flag: '--prometheus-port', optional: true });
     } else notes.push(PROMETHEUS_INSTALL_HINT);
   }
+  // Alertmanager only receives what Prometheus sends: without Prometheus it has nothing to show.
+  let alertmanager: RuntimePlan['alertmanager'];
+  if (prometheus && options.alertmanager !== false) {
+    const binary = options.alertmanager?.binary ?? alertmanagerBinary;
+    if (binary) {
+      const port = options.alertmanager?.port ?? LOCAL_PORTS.alertmanager;
+      alertmanager = { binary, port, dataDir: path.join(dataDir, 'alertmanager') };
+      ports.push({ port, what: 'Alertmanager', flag: '--alertmanager-port', optional: true });
+    } else notes.push(ALERTMANAGER_INSTALL_HINT);
+  }
+  let consolePart: RuntimePlan['console'];
+  if (options.console !== false) {
+    const port = options.console?.port ?? LOCAL_PORTS.console;
+    consolePart = {
+      port,
+      dashboardsDir: path.join(rootDir, 'monitoring', 'dashboards'),
+      reportsDir: path.join(rootDir, 'reports', 'chaos'),
+    };
+    ports.push({ port, what: 'console', flag: '--console-port', optional: true });
+  }
   return {
     rootDir,
     k8sDir: path.resolve(rootDir, options.k8sDir ?? 'k8s/base'),
@@ -139,6 +172,8 @@ export function planRuntime(
     frontPorts,
     ...(database ? { database } : {}),
     ...(prometheus ? { prometheus } : {}),
+    ...(alertmanager ? { alertmanager } : {}),
+    ...(consolePart ? { console: consolePart } : {}),
     ports,
     notes,
   };
@@ -149,6 +184,10 @@ export function movePort(plan: RuntimePlan, what: PlannedPort, port: number, not
   return {
     ...plan,
     ...(what.what === 'Prometheus' && plan.prometheus ? { prometheus: { ...plan.prometheus, port } } : {}),
+    ...(what.what === 'Alertmanager' && plan.alertmanager
+      ? { alertmanager: { ...plan.alertmanager, port } }
+      : {}),
+    ...(what.what === 'console' && plan.console ? { console: { ...plan.console, port } } : {}),
     ports: plan.ports.map((p) => (p === what ? { ...p, port } : p)),
     notes: [...plan.notes, note],
   };

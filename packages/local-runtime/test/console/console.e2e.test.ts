@@ -2,19 +2,24 @@
 // names), the real Prometheus the runtime starts, and headless Chromium driven by playwright-core.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { RuntimeEvent } from '@self-healing-shop/contracts';
-import { startRuntime, type Runtime } from '@self-healing-shop/local-runtime';
+import { startRuntime, type Runtime } from '../../src/index.ts';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { renderReportHtml, startConsole, type ConsoleHandle } from '../src/index.ts';
-import type { ChaosReportLike } from '../src/report-types.ts';
+import {
+  renderReportHtml,
+  startConsole,
+  type ChaosReportLike,
+  type ConsoleHandle,
+} from '@self-healing-shop/console';
 import { findExecutable, freePort, waitFor } from './support.ts';
 
 const testDir = fileURLToPath(new URL('.', import.meta.url));
-const repoRoot = join(testDir, '../../..');
+const repoRoot = join(testDir, '../../../..');
+const reportFixture = join(repoRoot, 'packages/console/test/fixtures/report.json');
 const dashboardsDir = join(repoRoot, 'monitoring/dashboards');
 const silent = pino({ level: 'silent' });
 const CHROMIUM_FLAGS = [
@@ -72,16 +77,20 @@ beforeAll(async () => {
   shots = process.env['CONSOLE_SCREENSHOTS_DIR'] ?? join(tmp, 'screenshots');
   await mkdir(shots, { recursive: true });
   await mkdir(join(tmp, 'reports'));
-  await copyFile(join(testDir, 'fixtures/report.json'), join(tmp, 'reports/report.json'));
+  await copyFile(reportFixture, join(tmp, 'reports/report.json'));
   runtime = await startRuntime({
     rootDir: repoRoot,
-    k8sDir: join(testDir, 'fixtures/k8s'),
+    k8sDir: join(testDir, 'k8s'),
     dataDir: join(tmp, 'data'),
     controlPort: 0,
     frontPorts: {},
     postgres: false,
     prometheus: { port: await freePort(), binary: prometheus },
-    command: () => ({ command: process.execPath, args: [join(testDir, 'fixtures/metrics-service.ts')] }),
+    // This file starts its own console (its report folder is the test's); alerting.e2e.test.ts covers
+    // the console and Alertmanager the runtime starts itself.
+    alertmanager: false,
+    console: false,
+    command: () => ({ command: process.execPath, args: [join(testDir, 'metrics-service.ts')] }),
     timeScale: 0.2,
     hpaIntervalMs: 3_600_000,
     logger: silent,
@@ -478,9 +487,7 @@ describe('console in Chromium', () => {
   }, 30_000);
 
   it('opens report.html from disk with the network off and shows the verdict and charts', async () => {
-    const report = JSON.parse(
-      await readFile(join(testDir, 'fixtures/report.json'), 'utf8'),
-    ) as ChaosReportLike;
+    const report = JSON.parse(await readFile(reportFixture, 'utf8')) as ChaosReportLike;
     const file = join(tmp, 'report.html');
     await writeFile(file, renderReportHtml(report));
     const page = await browser.newPage();
