@@ -74,6 +74,7 @@ describe('the local target against the real local runtime (fixture platform)', (
       frontPorts: { order: 0, inventory: 0, notification: 0 },
       postgres: false,
       prometheus: false,
+      console: false,
       command: () => ({ command: process.execPath, args: [join(FIXTURES, 'fixture-service.ts')] }),
       env: { FIXTURE_STATE_DIR: dir },
       timeScale: 0.2,

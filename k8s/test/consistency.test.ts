@@ -105,16 +105,17 @@ describe('workloads and their pods', () => {
     expect(podLabels(w)).toMatchObject({ [LABELS.partOf]: PLATFORM, [LABELS.name]: expect.any(String) });
   });
 
-  it('put exactly the three services in reach of the chaos engine (its selector, minus the protected label)', () => {
+  it('put exactly the three services and the database in reach of the chaos engine (its selector, minus the protected label)', () => {
     // The engine targets `part-of=<platform>` pods in its namespace that are not labelled protected:
-    // the database, the Pushgateway and the engine's own Job must never be its victims.
+    // the Pushgateway and the engine's own Job must never be its victims. The database is a supervised
+    // part that database-kill deletes on purpose (pod-kill and pod-freeze pick only Deployments).
     const targets = workloads.filter(
       (w) =>
         w.metadata.namespace === NAMESPACE &&
         podLabels(w)[LABELS.partOf] === PLATFORM &&
         podLabels(w)[PROTECTED_LABEL] !== 'true',
     );
-    expect(targets.map((w) => podLabels(w)[LABELS.name]).sort()).toEqual([...SERVICES].sort());
+    expect(targets.map((w) => podLabels(w)[LABELS.name]).sort()).toEqual([...SERVICES, 'postgres'].sort());
   });
 
   it.each(workloads.map(id))('%s probes only ports its container names', (name) => {
