@@ -247,7 +247,7 @@ describe('the local target against the real local runtime (fixture platform)', (
     expect(result.code).toBe(0);
   });
 
-  it('fails the verdict (exit 1) on a planted violation and lists it in report.json, JUnit and the terminal', async () => {
+  it('fails the verdict (exit 1) on a planted violation and lists it in report.json, report.html, JUnit and the terminal', async () => {
     await waitFor(allReady, 'every replica ready');
     await writeFile(join(dir, 'plant-leak'), '');
     try {
@@ -261,6 +261,10 @@ describe('the local target against the real local runtime (fixture platform)', (
       expect(report.verdict.reasons).toContain('1 invariant violations (reservation-for-unknown-order 1)');
       expect(await result.file('junit.xml')).toContain('reservation-for-unknown-order never-stored');
       expect(result.out).toContain('reservation-for-unknown-order never-stored');
+      // report.html: one self-contained page with the verdict and the violation, nothing loaded from a network.
+      const html = await result.file('report.html');
+      expect(html).toContain('reservation-for-unknown-order');
+      expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)="https?:/);
     } finally {
       await rm(join(dir, 'plant-leak'));
     }

@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { renderReportHtml } from '@self-healing-shop/console/report-html';
 import { join } from 'node:path';
 import type { ExperimentAction } from '../experiment.ts';
 import type { LoadReport, LoadSegment } from '../load.ts';
@@ -149,7 +150,7 @@ export function metricsText(report: ChaosReport): string {
   });
 }
 
-/** Writes report.json, junit.xml and metrics.prom into the folder; returns their paths. */
+/** Writes report.json, report.html (one self-contained page), junit.xml and metrics.prom into the folder; returns their paths. */
 export async function writeReports(
   dir: string,
   report: ChaosReport,
@@ -164,6 +165,7 @@ export async function writeReports(
       cases: junitCases(report),
     }),
     'metrics.prom': metrics,
+    'report.html': renderReportHtml(report),
   };
   const written: string[] = [];
   for (const [name, content] of Object.entries(files)) {

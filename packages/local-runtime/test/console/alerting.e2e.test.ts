@@ -16,7 +16,7 @@ import { startConsole } from '@self-healing-shop/console';
 import { pino } from 'pino';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { startRuntime, type Runtime } from '../../src/index.ts';
-import { findExecutable, freePort, waitFor } from './support.ts';
+import { CHROMIUM_CANDIDATES, findExecutable, freePort, waitFor } from './support.ts';
 
 const testDir = fileURLToPath(new URL('.', import.meta.url));
 const repoRoot = join(testDir, '../../../..');
@@ -45,7 +45,7 @@ const isCircuitAlert = (a: Alert) => a.labels['alertname'] === 'CircuitBreakerOp
 beforeAll(async () => {
   const prometheus = await findExecutable('prometheus', ['/usr/bin/prometheus']);
   const alertmanager = await findExecutable('prometheus-alertmanager', ['/usr/bin/prometheus-alertmanager']);
-  const chromiumFound = await findExecutable('chromium', ['/usr/bin/chromium']);
+  const chromiumFound = await findExecutable('chromium', CHROMIUM_CANDIDATES);
   const missing = [
     prometheus ? null : 'prometheus',
     alertmanager ? null : 'prometheus-alertmanager',

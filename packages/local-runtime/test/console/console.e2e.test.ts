@@ -15,7 +15,7 @@ import {
   type ChaosReportLike,
   type ConsoleHandle,
 } from '@self-healing-shop/console';
-import { findExecutable, freePort, waitFor } from './support.ts';
+import { CHROMIUM_CANDIDATES, findExecutable, freePort, waitFor } from './support.ts';
 
 const testDir = fileURLToPath(new URL('.', import.meta.url));
 const repoRoot = join(testDir, '../../../..');
@@ -71,7 +71,7 @@ beforeAll(async () => {
       'these tests need Prometheus: `sudo apt-get install -y prometheus` (or `brew install prometheus`)',
     );
   }
-  const chromiumPath = await findExecutable('chromium', ['/usr/bin/chromium']);
+  const chromiumPath = await findExecutable('chromium', CHROMIUM_CANDIDATES);
   if (!chromiumPath) throw new Error('these tests need Chromium: `sudo apt-get install -y chromium`');
   tmp = await mkdtemp(join(os.tmpdir(), 'console-e2e-'));
   shots = process.env['CONSOLE_SCREENSHOTS_DIR'] ?? join(tmp, 'screenshots');

@@ -39,6 +39,16 @@ export async function waitFor<T>(
 }
 
 /** The path of an executable on PATH (or at one of `extra`), or undefined. */
+/**
+ * Where the browser tests look for a Chromium before PATH: `$CHROMIUM_PATH`, Debian's package, and the
+ * Google Chrome that GitHub's Ubuntu runners ship (Ubuntu's own `chromium` is a snap).
+ */
+export const CHROMIUM_CANDIDATES: readonly string[] = [
+  ...(process.env['CHROMIUM_PATH'] ? [process.env['CHROMIUM_PATH']] : []),
+  '/usr/bin/chromium',
+  '/usr/bin/google-chrome',
+];
+
 export async function findExecutable(
   name: string,
   extra: readonly string[] = [],
