@@ -53,6 +53,7 @@ export async function startReplica(name: string, options: ReplicaOptions = {}): 
     else serve();
   };
   const server: Server = createServer(handle);
+  let closing: Promise<void> | undefined;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     name,
@@ -65,11 +66,15 @@ export async function startReplica(name: string, options: ReplicaOptions = {}): 
       frozen = false;
       for (const serve of held.splice(0)) serve();
     },
-    async close() {
-      for (const timer of timers) clearTimeout(timer);
-      held.length = 0;
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Idempotent: server.close() on a closed server waits for a 'close' event that never comes again.
+    close() {
+      closing ??= (async () => {
+        for (const timer of timers) clearTimeout(timer);
+        held.length = 0;
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      })();
+      return closing;
     },
   };
 }
