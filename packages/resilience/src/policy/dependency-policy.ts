@@ -223,11 +223,11 @@ class Policy implements DependencyPolicy {
     }
   }
 
-  /** A hedge takes a slot of the concurrency limit without waiting; none free means no hedge. */
+  /** A hedge takes a spare slot of the concurrency limit without waiting; a busy limit means no hedge. */
   readonly #hedgeAdmission = (): (() => void) | undefined => {
     const limiter = this.concurrencyLimiter;
     if (limiter === undefined) return () => undefined;
-    const permit = limiter.tryAcquire();
+    const permit = limiter.tryAcquireSpare();
     return permit === undefined ? undefined : () => permit.release();
   };
 
