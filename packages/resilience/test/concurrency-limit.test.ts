@@ -81,6 +81,18 @@ describe('concurrency limiter', () => {
     void queued;
   });
 
+  it('lends a slot for optional work (a hedge) only while less than half the limit is in use', async () => {
+    const { limiter: l } = limiter({ initialLimit: 4, minLimit: 4, maxLimit: 4 });
+    const first = l.tryAcquireSpare();
+    expect(first).toBeDefined();
+    await l.acquire(wait());
+    // 2 of 4 in use: the dependency is busy, no spare slot.
+    expect(l.tryAcquireSpare()).toBeUndefined();
+    expect(l.tryAcquire()).toBeDefined();
+    first!.release();
+    expect(l.inflight).toBe(2);
+  });
+
   it('gives up waiting after the timeout and frees the queue slot', async () => {
     const { limiter: l, clock } = limiter({ initialLimit: 1, minLimit: 1, maxQueue: 1 });
     await l.acquire(wait());

@@ -103,11 +103,11 @@ describe('gray failures behind a per-connection round-robin Service', () => {
     expect(errors.some((e) => e instanceof CircuitOpenError)).toBe(true);
   });
 
-  it('opens the circuit when both replicas are down (connections refused behind the proxy)', async () => {
+  it('opens the circuit when both replicas are down (every connection reset behind the proxy)', async () => {
     const { replicas, proxy } = await twoReplicas();
     const { client: c, states } = client(proxy, GRAY_POLICY);
     expect(await run(c, 20, 5, 'warm')).toEqual([]);
-    for (const replica of replicas) await replica.close();
+    for (const replica of replicas) replica.crash();
     const errors = await run(c, 40, 5, 'down');
     expect(states).toContain('open');
     expect(errors).toHaveLength(40);

@@ -66,7 +66,8 @@ describe('hedging', () => {
     expect(await hedges('won')).toBe(0);
   });
 
-  it('fails with the last error only once every attempt has failed', async () => {
+  it('fails with the last error only once every attempt has failed retryably', async () => {
+    const retryable = (message: string) => Object.assign(new Error(message), { retryable: true });
     const { clock, hedging, hedges } = setup({ delayMs: 10, maxHedgedAttempts: 2 });
     const gates = [deferred<string>(), deferred<string>(), deferred<string>()];
     let n = 0;
@@ -74,12 +75,43 @@ describe('hedging', () => {
     clock.advance(10);
     clock.advance(10);
     expect(n).toBe(3);
-    gates[0]!.reject(new Error('first'));
-    gates[2]!.reject(new Error('third'));
+    gates[0]!.reject(retryable('first'));
+    gates[2]!.reject(retryable('third'));
     await flush();
-    gates[1]!.reject(new Error('second'));
+    gates[1]!.reject(retryable('second'));
     expect(((await result) as Error).message).toBe('second');
     expect(await hedges('failed')).toBe(2);
+  });
+
+  it('ends the call at once on a definitive answer, without waiting for the hedge', async () => {
+    const { clock, hedging } = setup({ delayMs: 10 });
+    const first = deferred<string>();
+    const signals: AbortSignal[] = [];
+    const result = hedging.execute((hedge, signal) => {
+      signals.push(signal);
+      return hedge ? new Promise<string>(() => undefined) : first.promise;
+    });
+    clock.advance(10);
+    const conflict = Object.assign(new Error('409 insufficient stock'), { retryable: false });
+    first.reject(conflict);
+    await expect(result).rejects.toBe(conflict);
+    expect(signals[1]!.aborted).toBe(true);
+  });
+
+  it('sends no hedge without spare capacity, and gives the capacity back when the hedge ends', async () => {
+    const { clock, hedging, hedges } = setup({ delayMs: 10, maxHedgedAttempts: 2 });
+    let spare = 0;
+    let released = 0;
+    const admit = () => (spare > 0 ? (spare--, () => void released++) : undefined);
+    const first = deferred<string>();
+    const result = hedging.execute((hedge) => (hedge ? Promise.resolve('hedge') : first.promise), { admit });
+    clock.advance(10);
+    expect(await hedges('skipped')).toBe(1);
+    spare = 1;
+    clock.advance(10);
+    await expect(result).resolves.toBe('hedge');
+    expect(await hedges('won')).toBe(1);
+    expect(released).toBe(1);
   });
 
   it('skips hedges once the hedge budget is spent', async () => {
@@ -113,10 +145,13 @@ describe('hedging', () => {
     const { clock, hedging } = setup({ delayMs: 10 });
     const caller = new AbortController();
     const signals: AbortSignal[] = [];
-    const result = hedging.execute((_hedge, signal) => {
-      signals.push(signal);
-      return new Promise<string>(() => undefined);
-    }, caller.signal);
+    const result = hedging.execute(
+      (_hedge, signal) => {
+        signals.push(signal);
+        return new Promise<string>(() => undefined);
+      },
+      { signal: caller.signal },
+    );
     clock.advance(10);
     const reason = new Error('client left');
     caller.abort(reason);

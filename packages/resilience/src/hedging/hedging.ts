@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../clock/clock.ts';
+import { isRetryable } from '../errors/errors.ts';
 import { hedgeMetrics, type HedgeOutcome } from '../metrics/metrics.ts';
 import { createRetryBudget, type RetryBudget } from '../retry/retry-budget.ts';
 import { LatencyTracker } from './latency-tracker.ts';
@@ -37,12 +38,29 @@ export interface HedgingDeps {
 /** Starts one attempt: `hedge` is false for the first; the signal aborts it (it lost, or the caller left). */
 export type HedgeStarter<T> = (hedge: boolean, signal: AbortSignal) => Promise<T>;
 
+/**
+ * Spare capacity for a hedge: a release function when a hedge may go out now, undefined when not (the
+ * dependency policy takes a slot of its concurrency limit without waiting, so a burst that already queues
+ * for the limit sends no hedges, which would only add load where latency is high for everyone).
+ */
+export type HedgeAdmission = () => (() => void) | undefined;
+
+export interface HedgeExecuteOptions {
+  readonly signal?: AbortSignal | undefined;
+  readonly admit?: HedgeAdmission | undefined;
+}
+
 export interface Hedging {
   /** The delay the next hedged call will wait before its first hedge. */
   readonly delayMs: number;
   /** Feeds the latency of a successful attempt. */
   recordLatency(ms: number): void;
-  execute<T>(start: HedgeStarter<T>, signal?: AbortSignal): Promise<T>;
+  /**
+   * Runs `start(false)` and, while it runs, a hedge `start(true)` per delay. The first success wins; a
+   * definitive answer (an error not marked retryable, such as a 409) also ends the call at once; a
+   * retryable failure waits for the attempts still running.
+   */
+  execute<T>(start: HedgeStarter<T>, options?: HedgeExecuteOptions): Promise<T>;
 }
 
 const MIN_SAMPLES = 20;
@@ -82,10 +100,11 @@ export function createHedging(dependency: string, options: HedgingOptions, deps:
       return delay();
     },
     recordLatency: (ms) => latencies.record(ms),
-    execute<T>(start: HedgeStarter<T>, signal?: AbortSignal): Promise<T> {
+    execute<T>(start: HedgeStarter<T>, options?: HedgeExecuteOptions): Promise<T> {
+      const signal = options?.signal;
       if (signal?.aborted) return Promise.reject(signal.reason);
       budget.recordRequest();
-      return new HedgedCall(settings, start, signal).promise;
+      return new HedgedCall(settings, start, signal, options?.admit).promise;
     },
   };
 }
@@ -111,6 +130,7 @@ class HedgedCall<T> {
   readonly #settings: CallSettings;
   readonly #start: HedgeStarter<T>;
   readonly #signal: AbortSignal | undefined;
+  readonly #admit: HedgeAdmission | undefined;
   readonly #running = new Set<Running>();
   #resolve!: (value: T) => void;
   #reject!: (error: unknown) => void;
@@ -119,10 +139,16 @@ class HedgedCall<T> {
   #done = false;
   readonly #onAbort = (): void => this.#finish(() => this.#reject(this.#signal!.reason), undefined);
 
-  constructor(settings: CallSettings, start: HedgeStarter<T>, signal: AbortSignal | undefined) {
+  constructor(
+    settings: CallSettings,
+    start: HedgeStarter<T>,
+    signal: AbortSignal | undefined,
+    admit: HedgeAdmission | undefined,
+  ) {
     this.#settings = settings;
     this.#start = start;
     this.#signal = signal;
+    this.#admit = admit;
     this.promise = new Promise<T>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -138,17 +164,23 @@ class HedgedCall<T> {
       this.#timer = undefined;
       if (this.#done) return;
       this.#hedgesSent++;
+      const release = this.#admit?.();
+      if (this.#admit !== undefined && release === undefined) {
+        this.#settings.count('skipped');
+        return this.#arm();
+      }
       if (!this.#settings.budget.tryAcquireRetry()) {
+        release?.();
         this.#settings.count('skipped');
         return;
       }
       this.#settings.logger.debug({ dependency: this.#settings.dependency }, 'hedging call');
-      this.#launch(true);
+      this.#launch(true, release);
       this.#arm();
     }, this.#settings.delay());
   }
 
-  #launch(hedge: boolean): void {
+  #launch(hedge: boolean, release?: () => void): void {
     const attempt: Running = { controller: new AbortController(), hedge };
     this.#running.add(attempt);
     let promise: Promise<T>;
@@ -157,6 +189,7 @@ class HedgedCall<T> {
     } catch (error) {
       promise = Promise.reject(error);
     }
+    if (release !== undefined) promise.then(release, release);
     promise.then(
       (value) => {
         this.#running.delete(attempt);
@@ -167,8 +200,9 @@ class HedgedCall<T> {
         this.#running.delete(attempt);
         if (this.#done) return;
         if (hedge) this.#settings.count('failed');
-        // Another attempt may still answer; only the last one standing decides the call.
-        if (this.#running.size === 0) this.#finish(() => this.#reject(error), attempt);
+        // A definitive answer (a 409, say) ends the call; after a retryable failure another attempt may
+        // still answer, and only the last one standing decides the call.
+        if (this.#running.size === 0 || !isRetryable(error)) this.#finish(() => this.#reject(error), attempt);
       },
     );
   }

@@ -89,22 +89,11 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 export function createHttpClient(options: HttpClientOptions, deps: DependencyPolicyDeps): HttpClient {
   const { dependency } = options;
   const clock = deps.clock ?? systemClock;
-  // keepAliveMsecs as axios sets it per socket, so the agent does not reset it on every request.
-  const agentOptions = { keepAlive: true, keepAliveMsecs: 60_000, maxSockets: options.maxSockets ?? 64 };
-  const httpAgent = new HttpAgent(agentOptions);
-  const httpsAgent = new HttpsAgent(agentOptions);
-  // Retries and hedges open a connection of their own (closed after the answer): the pooled socket of a
-  // timed-out attempt may be pinned to a replica that stopped answering, and a Service or front proxy
-  // balances per connection, so only a new connection is routed anew.
-  const freshAgents = {
-    httpAgent: new HttpAgent({ keepAlive: false }),
-    httpsAgent: new HttpsAgent({ keepAlive: false }),
-  };
+  const agents = createAgents(options.maxSockets ?? 64);
   const instance = axios.create({
     ...options.axios,
     baseURL: options.baseURL,
-    httpAgent,
-    httpsAgent,
+    ...agents.pooled,
     // The policy times attempts out through the signal; axios's own timeout would race it.
     timeout: 0,
     validateStatus: () => true,
@@ -112,39 +101,13 @@ export function createHttpClient(options: HttpClientOptions, deps: DependencyPol
   });
   const policy = createDependencyPolicy(dependency, options, deps);
 
-  const toHttpError = (
-    method: string,
-    url: string,
-    error: unknown,
-    safeToRetry: boolean,
-  ): DependencyHttpError => {
-    if (isAxiosError(error) && error.response === undefined) {
-      const networkCode = error.code ?? 'ENETWORK';
-      return new DependencyHttpError(dependency, {
-        method,
-        url,
-        networkCode,
-        // A refused connection sent nothing, so even a POST can go again.
-        retryable: safeToRetry || networkCode === 'ECONNREFUSED',
-        countsAsFailure: true,
-        cause: error,
-      });
-    }
-    return new DependencyHttpError(dependency, {
-      method,
-      url,
-      retryable: false,
-      countsAsFailure: true,
-      cause: error,
-    });
-  };
-
   const request = <T>(req: HttpRequest<T>): Promise<HttpResponse<T>> => {
     const method = req.method.toUpperCase();
     const safeToRetry = IDEMPOTENT.has(method) || req.idempotencyKey !== undefined;
     const headers: Record<string, string> = { ...req.headers };
     if (req.idempotencyKey !== undefined) headers['idempotency-key'] = req.idempotencyKey;
     if (req.requestId !== undefined) headers['x-request-id'] = req.requestId;
+    const call = { dependency, method, url: req.url, safeToRetry };
     return policy.execute(
       async (ctx) => {
         let response: AxiosResponse<unknown>;
@@ -156,27 +119,12 @@ export function createHttpClient(options: HttpClientOptions, deps: DependencyPol
             params: req.params,
             headers,
             signal: ctx.signal,
-            ...(ctx.freshConnection ? freshAgents : {}),
+            ...(ctx.freshConnection ? agents.fresh : {}),
           });
         } catch (error) {
-          throw toHttpError(method, req.url, error, safeToRetry);
+          throw networkError(call, error);
         }
-        const responseHeaders = plainHeaders(response.headers);
-        if (response.status < 400) {
-          return { status: response.status, data: response.data as T, headers: responseHeaders };
-        }
-        const failure = response.status >= 500 || response.status === 429;
-        const retryAfterMs = parseRetryAfter(responseHeaders['retry-after'], clock.now());
-        throw new DependencyHttpError(dependency, {
-          method,
-          url: req.url,
-          status: response.status,
-          retryable: safeToRetry && RETRYABLE_STATUS.has(response.status),
-          countsAsFailure: failure,
-          body: response.data,
-          headers: responseHeaders,
-          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-        });
+        return answerOf<T>(call, response, clock.now());
       },
       {
         ...(req.signal === undefined ? {} : { signal: req.signal }),
@@ -191,23 +139,10 @@ export function createHttpClient(options: HttpClientOptions, deps: DependencyPol
     );
   };
 
-  let disposed = false;
-  let probing = false;
-  const probe = options.halfOpenProbe;
-  const probeSubscription = probe
-    ? policy.onCircuitStateChange(({ to }) => {
-        if (to !== 'half-open' || probing) return;
-        probing = true;
-        void (async () => {
-          while (!disposed && policy.circuitState === 'half-open') {
-            // Its outcome is what the breaker counts; a rejection only means the probe slots are taken.
-            await request({ method: 'GET', url: probe.path }).catch(() => undefined);
-            if (policy.circuitState !== 'half-open') break;
-            await new Promise((resolve) => setTimeout(resolve, probe.intervalMs ?? 200).unref());
-          }
-          probing = false;
-        })();
-      })
+  const prober = options.halfOpenProbe
+    ? probeHalfOpen(policy, options.halfOpenProbe, () =>
+        request({ method: 'GET', url: options.halfOpenProbe!.path }),
+      )
     : undefined;
 
   return {
@@ -224,13 +159,119 @@ export function createHttpClient(options: HttpClientOptions, deps: DependencyPol
     patch: (url, body, opts) => request({ ...opts, method: 'PATCH', url, body }),
     healthCheck: () => policy.healthCheck(),
     dispose() {
-      disposed = true;
-      probeSubscription?.dispose();
+      prober?.dispose();
       policy.dispose();
-      httpAgent.destroy();
-      httpsAgent.destroy();
-      freshAgents.httpAgent.destroy();
-      freshAgents.httpsAgent.destroy();
+      agents.destroy();
+    },
+  };
+}
+
+interface Agents {
+  readonly pooled: { readonly httpAgent: HttpAgent; readonly httpsAgent: HttpsAgent };
+  readonly fresh: { readonly httpAgent: HttpAgent; readonly httpsAgent: HttpsAgent };
+  destroy(): void;
+}
+
+/**
+ * The keep-alive pool for first attempts, and agents without keep-alive for retries and hedges: those
+ * open a connection of their own (closed after the answer), because the pooled socket of a timed-out
+ * attempt may be pinned to a replica that stopped answering, and a Service or front proxy balances per
+ * connection, so only a new connection is routed anew.
+ */
+function createAgents(maxSockets: number): Agents {
+  // keepAliveMsecs as axios sets it per socket, so the agent does not reset it on every request.
+  const pooledOptions = { keepAlive: true, keepAliveMsecs: 60_000, maxSockets };
+  const pooled = { httpAgent: new HttpAgent(pooledOptions), httpsAgent: new HttpsAgent(pooledOptions) };
+  const fresh = {
+    httpAgent: new HttpAgent({ keepAlive: false }),
+    httpsAgent: new HttpsAgent({ keepAlive: false }),
+  };
+  return {
+    pooled,
+    fresh,
+    destroy() {
+      for (const agent of [pooled.httpAgent, pooled.httpsAgent, fresh.httpAgent, fresh.httpsAgent])
+        agent.destroy();
+    },
+  };
+}
+
+interface CallInfo {
+  readonly dependency: string;
+  readonly method: string;
+  readonly url: string;
+  readonly safeToRetry: boolean;
+}
+
+/** No answer (refused, reset, DNS, aborted) as a DependencyHttpError. */
+function networkError(call: CallInfo, error: unknown): DependencyHttpError {
+  const { dependency, method, url, safeToRetry } = call;
+  if (isAxiosError(error) && error.response === undefined) {
+    const networkCode = error.code ?? 'ENETWORK';
+    return new DependencyHttpError(dependency, {
+      method,
+      url,
+      networkCode,
+      // A refused connection sent nothing, so even a POST can go again.
+      retryable: safeToRetry || networkCode === 'ECONNREFUSED',
+      countsAsFailure: true,
+      cause: error,
+    });
+  }
+  return new DependencyHttpError(dependency, {
+    method,
+    url,
+    retryable: false,
+    countsAsFailure: true,
+    cause: error,
+  });
+}
+
+/** A 2xx/3xx answer as the response; any other status thrown as a DependencyHttpError. */
+function answerOf<T>(call: CallInfo, response: AxiosResponse<unknown>, nowMs: number): HttpResponse<T> {
+  const headers = plainHeaders(response.headers);
+  if (response.status < 400) return { status: response.status, data: response.data as T, headers };
+  const retryAfterMs = parseRetryAfter(headers['retry-after'], nowMs);
+  throw new DependencyHttpError(call.dependency, {
+    method: call.method,
+    url: call.url,
+    status: response.status,
+    retryable: call.safeToRetry && RETRYABLE_STATUS.has(response.status),
+    countsAsFailure: response.status >= 500 || response.status === 429,
+    body: response.data,
+    headers,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  });
+}
+
+/**
+ * Active half-open probing: while the circuit is half-open, `probe()` goes through the policy every
+ * `intervalMs`, so a client without traffic of its own does not stay half-open.
+ */
+function probeHalfOpen(
+  policy: DependencyPolicy,
+  options: { readonly intervalMs?: number },
+  probe: () => Promise<unknown>,
+): { dispose(): void } {
+  let disposed = false;
+  let probing = false;
+  const subscription = policy.onCircuitStateChange(({ to }) => {
+    if (to !== 'half-open' || probing) return;
+    probing = true;
+    void (async () => {
+      while (!disposed && policy.circuitState === 'half-open') {
+        // Its outcome is what the breaker counts; a rejection only means the probe slots are taken.
+        await probe().catch(() => undefined);
+        if (policy.circuitState !== 'half-open') break;
+        await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 200).unref());
+      }
+      probing = false;
+    })();
+  });
+  return {
+    dispose() {
+      disposed = true;
+      subscription.dispose();
     },
   };
 }

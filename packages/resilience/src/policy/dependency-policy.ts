@@ -223,15 +223,23 @@ class Policy implements DependencyPolicy {
     }
   }
 
+  /** A hedge takes a spare slot of the concurrency limit without waiting; a busy limit means no hedge. */
+  readonly #hedgeAdmission = (): (() => void) | undefined => {
+    const limiter = this.concurrencyLimiter;
+    if (limiter === undefined) return () => undefined;
+    const permit = limiter.tryAcquireSpare();
+    return permit === undefined ? undefined : () => permit.release();
+  };
+
   #retried<T>(fn: Attempted<T>, opts: ExecuteOptions<T> | undefined, call: CallContext): Promise<T> {
     const hedging = opts?.hedge === true ? this.hedging : undefined;
     const once = (retryNo: number): Promise<T> =>
       hedging === undefined
         ? this.#attempt(fn, call, call.signal, retryNo > 1, false)
-        : hedging.execute(
-            (hedge, signal) => this.#attempt(fn, call, signal, retryNo > 1 || hedge, hedge),
-            call.signal,
-          );
+        : hedging.execute((hedge, signal) => this.#attempt(fn, call, signal, retryNo > 1 || hedge, hedge), {
+            signal: call.signal,
+            admit: this.#hedgeAdmission,
+          });
     if (this.#retry === undefined) return once(1);
     const breaker = this.breaker;
     return this.#retry.execute(once, {

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 /**
  * A replica of a dependency on 127.0.0.1 (port 0). `freeze()` makes it stop answering while the kernel
  * keeps accepting its connections (a SIGSTOPped process, a blocked event loop): requests, old and new,
- * hang until `thaw()`. `down()` closes it (connections refused).
+ * hang until `thaw()`. `crash()` makes it reset every connection; `close()` stops it.
  */
 export interface Replica {
   readonly name: string;
@@ -14,6 +14,8 @@ export interface Replica {
   readonly received: number;
   freeze(): void;
   thaw(): void;
+  /** Resets every connection as soon as a request arrives (a crashed process behind a live endpoint). */
+  crash(): void;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export interface ReplicaOptions {
 
 export async function startReplica(name: string, options: ReplicaOptions = {}): Promise<Replica> {
   let frozen = false;
+  let crashed = false;
   let received = 0;
   let busy = 0;
   const held: Array<() => void> = [];
@@ -47,12 +50,19 @@ export async function startReplica(name: string, options: ReplicaOptions = {}): 
   };
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     received++;
+    if (crashed) return void req.socket.destroy();
     req.resume();
     const serve = (): void => (busy < limit ? work(res) : void waiting.push(() => work(res)));
     if (frozen) held.push(serve);
     else serve();
   };
   const server: Server = createServer(handle);
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  let closing: Promise<void> | undefined;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     name,
@@ -61,15 +71,21 @@ export async function startReplica(name: string, options: ReplicaOptions = {}): 
       return received;
     },
     freeze: () => void (frozen = true),
+    crash: () => void (crashed = true),
     thaw() {
       frozen = false;
       for (const serve of held.splice(0)) serve();
     },
-    async close() {
-      for (const timer of timers) clearTimeout(timer);
-      held.length = 0;
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Idempotent: server.close() on a closed server waits for a 'close' event that never comes again.
+    close() {
+      closing ??= (async () => {
+        for (const timer of timers) clearTimeout(timer);
+        held.length = 0;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const socket of sockets) socket.destroy();
+        await closed;
+      })();
+      return closing;
     },
   };
 }
