@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { FakeKubeApi } from './support/fake-kube-api.ts';
 import { waitFor } from './support/kube/wait.ts';
+import { startOrderEndpoint } from './support/order-endpoint.ts';
 
 describe('the Kubernetes API double', () => {
   let kube: FakeKubeApi | undefined;
@@ -113,5 +114,82 @@ describe('the Kubernetes API double', () => {
     );
     expect(recreated.metadata.name).toBe('postgres-0');
     expect(recreated.metadata.uid).not.toBe(old.metadata.uid);
+  });
+
+  it('serves the audit API of each Service from the orders its front acknowledged, in pages', async () => {
+    const k = await new FakeKubeApi({
+      deployments: ['order', 'inventory', 'notification'].map((name) => ({ name, replicas: 1 })),
+      shop: { stock: { 'p-001': 5, 'p-002': 5 }, pageSize: 2 },
+    }).start();
+    kube = k;
+    const front = await startOrderEndpoint(k.shop);
+    try {
+      const order = (quantity: number) =>
+        fetch(`${front.url}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ customer: { email: 'a@b.c' }, items: [{ productId: 'p-001', quantity }] }),
+        });
+      const answers = [await order(2), await order(2), await order(2), await order(1)];
+      // the third asks for 2 of the 1 unit left: rejected, stored, holding nothing
+      expect(answers.map((a) => a.status)).toEqual([201, 201, 409, 201]);
+      const audit = async <T>(service: string, path: string, admin = k.adminToken) => {
+        const response = await fetch(
+          `${k.url}/api/v1/namespaces/shop/services/${service}:http/proxy${path}`,
+          {
+            headers: { authorization: `Bearer ${k.apiToken}`, 'x-admin-token': admin },
+          },
+        );
+        return { status: response.status, body: (await response.json()) as T };
+      };
+      type Page = { items: Array<Record<string, unknown>>; nextCursor?: string };
+      const all = async (service: string, path: string) => {
+        const items: Array<Record<string, unknown>> = [];
+        let after = '';
+        for (;;) {
+          const { body } = await audit<Page>(service, `${path}?limit=1000${after}`);
+          expect(body.items.length).toBeLessThanOrEqual(2);
+          items.push(...body.items);
+          if (!body.nextCursor) return items;
+          after = `&after=${encodeURIComponent(body.nextCursor)}`;
+        }
+      };
+      const statuses = (await all('order', '/admin/audit/orders')).map((o) => [o.id, o.status]);
+      expect(statuses).toEqual([
+        ['o-1', 'confirmed'],
+        ['o-2', 'confirmed'],
+        ['o-3', 'rejected'],
+        ['o-4', 'confirmed'],
+      ]);
+      expect(await all('inventory', '/admin/audit/products')).toEqual([
+        { id: 'p-001', stock: 0, receivedUnits: 5 },
+        { id: 'p-002', stock: 5, receivedUnits: 5 },
+      ]);
+      expect((await all('inventory', '/admin/audit/reservations')).map((r) => [r.orderId, r.status])).toEqual(
+        [
+          ['o-1', 'reserved'],
+          ['o-2', 'reserved'],
+          ['o-4', 'reserved'],
+        ],
+      );
+      // confirmations go through order's outbox: the summary counts them until notification has them
+      await waitFor('an empty outbox', async () => {
+        const { body } = await audit<{ outboxPending: number }>('order', '/admin/audit/summary');
+        return body.outboxPending === 0;
+      });
+      const confirmations = await all('notification', '/admin/audit/notifications');
+      expect(confirmations.map((n) => [n.orderId, n.kind]).sort()).toEqual([
+        ['o-1', 'order-confirmation'],
+        ['o-2', 'order-confirmation'],
+        ['o-4', 'order-confirmation'],
+      ]);
+      // lists belong to their service; bad paging and a wrong token are refused
+      expect((await audit('inventory', '/admin/audit/orders')).status).toBe(404);
+      expect((await audit('order', '/admin/audit/orders?after=not-a-cursor')).status).toBe(400);
+      expect((await audit('order', '/admin/audit/orders?limit=1001')).status).toBe(400);
+      expect((await audit('order', '/admin/audit/orders', 'wrong')).status).toBe(401);
+    } finally {
+      await front.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { InvariantsResult } from '../src/steps/invariants.ts';
 import { FakeKubeApi } from './support/fake-kube-api.ts';
 import { waitFor } from './support/kube/wait.ts';
 import { startOrderEndpoint, type OrderEndpoint } from './support/order-endpoint.ts';
@@ -34,8 +35,10 @@ describe('chaos run against Kubernetes (fake API server test double, real @kuber
       msPerSecond: 40,
       readyDelayMs: 60,
       statusLagMs: 15,
+      // Small audit pages, so that the invariants check reads every list over several pages.
+      shop: { pageSize: 7 },
     }).start();
-    orders = await startOrderEndpoint();
+    orders = await startOrderEndpoint(kube.shop);
   });
   afterAll(async () => {
     await kube.stop();
@@ -96,6 +99,22 @@ describe('chaos run against Kubernetes (fake API server test double, real @kuber
     expect(report.kills).toBe(3);
     expect(report.load.total!.sent).toBeGreaterThan(0);
     expect(report.load.total!.failed).toBe(0);
+    // the data invariants were read through the Service proxy on the quiet platform, and hold
+    const invariants = report.invariants as InvariantsResult;
+    expect(invariants).toMatchObject({ checked: true, settled: true, violations: [] });
+    expect(invariants.counts!.acknowledged).toBeGreaterThanOrEqual(report.load.total!.succeeded);
+    expect(invariants.counts!.orders).toBe(kube.shop.orderCount);
+    expect(invariants.counts!.products).toBe(10);
+    expect(invariants.counts!.reservations).toBe(kube.shop.orderCount);
+    expect(report.verdict.objectives.find((o) => o.name === 'data invariants hold')?.passed).toBe(true);
+    // more than one page of orders and of reservations: the reader followed nextCursor through the proxy
+    for (const list of [
+      'order:http/proxy/admin/audit/orders',
+      'inventory:http/proxy/admin/audit/reservations',
+    ]) {
+      const path = `/api/v1/namespaces/shop/services/${list}?`;
+      expect(kube.requests.some((r) => r.path.startsWith(path) && r.path.includes('after='))).toBe(true);
+    }
     // the protected deployment is never touched
     expect(report.rounds.some((r) => r.workload === 'notification')).toBe(false);
     // a Kubernetes Event on each killed pod

@@ -12,7 +12,8 @@
  * - delete with a grace period, evictions answering 429 under a PodDisruptionBudget (cluster.ts);
  * - the pod proxy (`pods/NAME:PORT/proxy`, numeric port, the pod answers even while Terminating) and
  *   the Service proxy (`services/NAME:PORTNAME/proxy`, one ready endpoint, 503 "no endpoints
- *   available for service" without one) forward over real HTTP to the pod network (pod-network.ts).
+ *   available for service" without one) forward over real HTTP to the pod network (pod-network.ts),
+ *   whose containers serve the audit API from the shop double (`shop`, ../shop.ts).
  * Listens on 127.0.0.1, port 0. It is not Kubernetes; it lets the real @kubernetes/client-node be
  * driven in tests.
  */
@@ -22,6 +23,7 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { CONTAINER_PORT } from '@self-healing-shop/contracts';
 import { Cluster, type ClusterTiming, type FakeWorkloadSpec } from './cluster.ts';
+import { Shop, type ShopOptions } from '../shop.ts';
 import { PodNetwork } from './pod-network.ts';
 import { Store, type Kind, type Obj, type Watcher } from './store.ts';
 
@@ -39,6 +41,8 @@ export interface FakeKubeOptions extends Partial<ClusterTiming> {
   historyLimit?: number;
   /** The server's watch timeout when the client sets none (scaled at random up to 2×); default 60 s. */
   watchTimeoutMs?: number;
+  /** The services' data the pods' audit API reads (an order front places orders in `shop`). */
+  shop?: ShopOptions;
 }
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'host'];
@@ -52,6 +56,8 @@ export class FakeKubeApi {
   readonly store: Store;
   readonly cluster: Cluster;
   readonly network: PodNetwork;
+  /** The services' data: orders, products and reservations, notifications. */
+  readonly shop: Shop;
   url = '';
   /** Watch requests still to answer 503 (Infinity: all of them), like an overloaded or broken server. */
   failWatches = 0;
@@ -79,10 +85,15 @@ export class FakeKubeApi {
       kubeletLagMs: options.kubeletLagMs ?? 5,
       statusLagMs: options.statusLagMs ?? 10,
     });
-    this.network = new PodNetwork(this.adminToken, (pod) => {
-      const found = this.store.find('pods', pod);
-      return found ? this.cluster.workloadOf(found)?.spec.name : undefined;
-    });
+    this.shop = new Shop(options.shop);
+    this.network = new PodNetwork(
+      this.adminToken,
+      (pod) => {
+        const found = this.store.find('pods', pod);
+        return found ? this.cluster.workloadOf(found)?.spec.name : undefined;
+      },
+      this.shop,
+    );
     this.network.onFreeze = (pod, durationMs) => {
       const found = this.store.find('pods', pod);
       if (found) this.cluster.freeze(found, durationMs);
@@ -111,6 +122,7 @@ export class FakeKubeApi {
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await this.network.stop();
+    this.shop.close();
   }
 
   /** A KubeConfig built in code that points at this server, with the given context name. */

@@ -2,14 +2,16 @@
  * TEST DOUBLE, the pods' containers: one HTTP server on 127.0.0.1:0 that answers for every pod, told
  * apart by the Host header the API server's proxy sets (`<pod>.pod`). Each container serves the
  * services' admin API as packages/contracts describes it: the token in `x-admin-token`, 401 without
- * it; `POST /admin/faults` (201 with an id), `DELETE /admin/faults` (204), `GET /admin/audit/*` from
- * data the test sets. Every request it receives is recorded with its headers, so a test can see what
- * a pod really got after the proxy.
+ * it; `POST /admin/faults` (201 with an id), `DELETE /admin/faults` (204), `GET /admin/audit/*` of
+ * the pod's service from the shop double (../shop.ts), unless the test set a fixed answer for that
+ * path in `audit`. Every request it receives is recorded with its headers, so a test can see what a
+ * pod really got after the proxy.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ADMIN_TOKEN_HEADER } from '@self-healing-shop/contracts';
+import type { Shop } from '../shop.ts';
 
 export interface ContainerRequest {
   pod: string;
@@ -23,18 +25,23 @@ export class PodNetwork {
   readonly received: ContainerRequest[] = [];
   /** Faults accepted per pod. */
   readonly faults = new Map<string, Array<Record<string, unknown>>>();
-  /** `GET /admin/audit/...` answers per service and path (with query), e.g. `order` → `/admin/audit/summary`. */
+  /**
+   * Fixed `GET /admin/audit/...` answers per service and path (with query), e.g. `order` →
+   * `/admin/audit/summary`; they take precedence over the shop's.
+   */
   readonly audit = new Map<string, Map<string, unknown>>();
   /** Called when a pod accepted a `freeze` fault (the cluster models the readiness probe failing). */
   onFreeze: (pod: string, durationMs: number) => void = () => {};
   port = 0;
   readonly #adminToken: string;
   readonly #serviceOf: (pod: string) => string | undefined;
+  readonly #shop: Shop;
   readonly #server: Server;
 
-  constructor(adminToken: string, serviceOf: (pod: string) => string | undefined) {
+  constructor(adminToken: string, serviceOf: (pod: string) => string | undefined, shop: Shop) {
     this.#adminToken = adminToken;
     this.#serviceOf = serviceOf;
+    this.#shop = shop;
     this.#server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -62,8 +69,13 @@ export class PodNetwork {
           this.faults.set(pod, []);
           return answer(204);
         }
-        const data = this.audit.get(this.#serviceOf(pod) ?? '')?.get(path);
+        const service = this.#serviceOf(pod) ?? '';
+        const data = this.audit.get(service)?.get(path);
         if (req.method === 'GET' && data !== undefined) return answer(200, data);
+        if (req.method === 'GET' && path.startsWith('/admin/audit/')) {
+          const { status, body: page } = this.#shop.audit(service, path);
+          return answer(status, page);
+        }
         answer(404, { title: 'Not Found', status: 404, detail: `${req.method} ${path}` });
       });
     });
