@@ -90,7 +90,7 @@ describe('the database as a StatefulSet (postgres-0)', () => {
     });
     expect(replica!.labels).toMatchObject({
       'app.kubernetes.io/name': 'postgres',
-      'chaos.self-healing-shop/protected': 'true',
+      'app.kubernetes.io/component': 'database',
     });
     const workload = (await client.workloads()).find((w) => w.name === 'postgres');
     expect(workload).toMatchObject({ kind: 'StatefulSet', replicas: 1, readyReplicas: 1 });

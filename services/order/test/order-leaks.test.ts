@@ -37,22 +37,22 @@ afterAll(async () => {
   await platform?.close();
 });
 
-/** Short timeouts; `failures` consecutive failures open the circuit (1: the retry meets it open). */
-function policy(failures: number): Omit<HttpClientOptions, 'dependency' | 'baseURL'> {
+/** Short timeouts; `failures` consecutive failed calls open the circuit for `coolDownMs`. */
+function policy(failures: number, coolDownMs = 300): Omit<HttpClientOptions, 'dependency' | 'baseURL'> {
   return {
     timeoutMs: 300,
     deadlineMs: 3_000,
     retry: { maxAttempts: 2, initialDelayMs: 20, maxDelayMs: 50 },
-    circuitBreaker: { failureDetector: { kind: 'consecutive', failures }, coolDownMs: 300 },
+    circuitBreaker: { failureDetector: { kind: 'consecutive', failures }, coolDownMs },
     bulkhead: { maxConcurrent: 16, maxQueue: 64 },
   };
 }
 
-async function orderReplica(failures: number): Promise<OrderReplica> {
+async function orderReplica(failures: number, coolDownMs?: number): Promise<OrderReplica> {
   replica = await startOrder(platform.pg.url, {
     inventoryUrl: network.url,
     notificationUrl: platform.notification.http.url,
-    policy: policy(failures),
+    policy: policy(failures, coolDownMs),
   });
   return replica;
 }
@@ -102,21 +102,29 @@ describe('no stock leaks when a reservation ends without an answer', () => {
     expect(await leakedUnits(platform.order.pool)).toBe(0);
   });
 
-  it('releases a reservation when the retry after a timed-out attempt meets the open circuit', async () => {
+  it('releases the reservation of a call that opened the circuit, and arms a release for a call the open circuit refused', async () => {
     await setStock(platform.inventory, 'p-002', 50);
-    const order = await orderReplica(1);
+    const order = await orderReplica(1, 2_000);
     network.path = 'drop-answer';
-    const answer = await place(order, 'p-002', 5);
+    const first = await place(order, 'p-002', 5);
+    // Inventory reserved, the answers were lost: the call failed and (one failure) opened the circuit.
+    expect(first.status).toBeGreaterThanOrEqual(500);
     network.path = 'pass';
-    // The retry met the open circuit: the final error says so, not the timeout of the first attempt.
-    expect(answer.status).toBe(503);
-    expect(answer.body.detail).toMatch(/circuit|CIRCUIT_OPEN/i);
+    const second = await place(order, 'p-005', 1);
+    expect(second.status).toBe(503);
+    expect(second.body.detail).toMatch(/circuit|CIRCUIT_OPEN/i);
+
     const { id, status } = await onlyOrder('p-002');
     expect(status).toBe('failed');
-
-    await eventually('release delivered once the circuit lets it through', () => releaseDelivered(id));
+    const refused = await onlyOrder('p-005');
+    expect(refused.status).toBe('failed');
+    await eventually('both releases delivered once the circuit lets them through', async () => {
+      return (await releaseDelivered(id)) && (await releaseDelivered(refused.id));
+    });
     expect(await stockOf(platform.inventory.pool, 'p-002')).toBe(50);
     expect(await reservationOf(platform.inventory.pool, id)).toBe('released');
+    // Nothing was sent for the refused call: its release leaves a tombstone, no stock moved.
+    expect(await reservationOf(platform.inventory.pool, refused.id)).toBe('cancelled');
     expect(await leakedUnits(platform.order.pool)).toBe(0);
   });
 
@@ -150,8 +158,10 @@ describe('no stock leaks when a reservation ends without an answer', () => {
     await eventually('release delivered', () => releaseDelivered(id));
     expect(await reservationOf(platform.inventory.pool, id)).toBe('cancelled');
     // Then the reservations held in the network arrive, and are refused.
+    // (How many attempts were held depends on the policy's retries and hedges; each one is refused.)
     const late = await network.deliverHeld();
-    expect(late).toEqual([409, 409]);
+    expect(late.length).toBeGreaterThan(0);
+    expect(late.every((status) => status === 409)).toBe(true);
     expect(await stockOf(platform.inventory.pool, 'p-004')).toBe(50);
     expect(await reservationOf(platform.inventory.pool, id)).toBe('cancelled');
     expect(await leakedUnits(platform.order.pool)).toBe(0);
