@@ -41,6 +41,16 @@ await launchService({
             maxQueue: config.NOTIFICATION_MAX_CONCURRENT * 4,
           },
         },
+        grayFailure: {
+          inventory: {
+            hedgeMaxDelayMs: config.INVENTORY_HEDGE_MAX_DELAY_MS,
+            minAttemptMs: config.INVENTORY_MIN_ATTEMPT_MS,
+          },
+          notification: {
+            hedgeMaxDelayMs: config.NOTIFICATION_HEDGE_MAX_DELAY_MS,
+            minAttemptMs: config.NOTIFICATION_MIN_ATTEMPT_MS,
+          },
+        },
       },
       { registry, logger },
     );
