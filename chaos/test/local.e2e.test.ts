@@ -27,7 +27,9 @@ describe('chaos against the real local runtime (e2e)', () => {
   };
 
   beforeAll(async () => {
-    runtime = await startTestRuntime();
+    // The HPAs decide once an hour here: on a busy machine they would scale a Deployment between or
+    // during these experiments (cpu-stress.e2e tests the autoscaler).
+    runtime = await startTestRuntime({ extraArgs: () => ['--hpa-interval', '3600'] });
     CONTROL = runtime.control;
   });
 
