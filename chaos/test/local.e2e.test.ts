@@ -55,10 +55,15 @@ describe('chaos against the real local runtime (e2e)', () => {
 
     // The dashboards and alert rules read only what the running platform exports: every replica's
     // /metrics plus the runtime's (kube-state-metrics names and the chaos figures just stored).
-    const { items } = (await (await fetch(`${CONTROL}/replicas`)).json()) as { items: { port: number }[] };
+    // (postgres-0, the StatefulSet's replica, speaks PostgreSQL on its port, not HTTP.)
+    const { items } = (await (await fetch(`${CONTROL}/replicas`)).json()) as {
+      items: { port: number; kind: string }[];
+    };
+    const services = items.filter((r) => r.kind === 'Deployment');
+    expect(services).toHaveLength(6);
     const scrapes = await Promise.all([
       metrics,
-      ...items.map(async (r) => (await fetch(`http://127.0.0.1:${r.port}/metrics`)).text()),
+      ...services.map(async (r) => (await fetch(`http://127.0.0.1:${r.port}/metrics`)).text()),
     ]);
     const exported = new Set<string>();
     for (const text of scrapes) {

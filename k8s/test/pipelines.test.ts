@@ -84,7 +84,12 @@ describe('Jenkinsfile', () => {
     expect(jenkinsfile).toContain("sh 'bash k8s/scripts/kind.sh push-metrics reports/chaos/metrics.prom'");
     expect(jenkinsfile).toContain("junit testResults: 'reports/chaos/junit.xml', allowEmptyResults: false");
     expect(jenkinsfile).toContain("archiveArtifacts artifacts: 'reports/chaos/**', allowEmptyArchive: false");
-    expect(jenkinsfile).toContain('test -s reports/chaos/report.json && test -s reports/chaos/junit.xml');
+    expect(jenkinsfile).toContain(
+      'for f in report.json junit.xml report.html; do test -s "reports/chaos/$f"; done',
+    );
+    expect(jenkinsfile).toMatch(
+      /publishHTML\(target: \[reportDir: 'reports\/chaos', reportFiles: 'report.html'/,
+    );
     expect(jenkinsfile).not.toMatch(/\|\|\s*true|set \+e|returnStatus|catchError|unstable\(/);
   });
 
