@@ -106,23 +106,29 @@ async function playRounds(
     acknowledge: steady.acknowledge,
   };
   const definition = ACTIONS[options.experiment.action.kind];
+  let actionsEnded = (): void => undefined;
   if (options.experiment.alerts) {
     out.alerts = watchAlerts(options.experiment.alerts, {
       source: alertSource(options, deps.target),
       signal: deps.signal,
       now,
       log: log.log,
+      actionsEnded: new Promise<void>((resolve) => (actionsEnded = resolve)),
     });
   }
-  const undo = await definition.prepare?.(ctx);
   try {
-    for (let round = 1; round <= options.rounds && !deps.signal.aborted; round++) {
-      if (round > 1) await pause(options.intervalMs, deps.signal);
-      if (deps.signal.aborted) break;
-      out.rounds.push(await playRound(ctx, round));
+    const undo = await definition.prepare?.(ctx);
+    try {
+      for (let round = 1; round <= options.rounds && !deps.signal.aborted; round++) {
+        if (round > 1) await pause(options.intervalMs, deps.signal);
+        if (deps.signal.aborted) break;
+        out.rounds.push(await playRound(ctx, round));
+      }
+    } finally {
+      await undo?.();
     }
   } finally {
-    await undo?.();
+    actionsEnded();
   }
   if (deps.signal.aborted) return;
   out.steadyAfter = await steadyState(

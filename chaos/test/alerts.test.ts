@@ -139,6 +139,35 @@ describe('alerts objective (real Alertmanager, alerts posted as Prometheus posts
     expect(result.brokeSilence.map((a) => a.labels['test'])).toEqual(['after-expected']);
   });
 
+  it('watches silent alerts until the rounds are over, past the window, and counts a late expected alert as not fired', async () => {
+    // A clock of the test's own: the window passes when the test says so, not with the wall clock.
+    let clock = 0;
+    let endActions = (): void => undefined;
+    const d = deps();
+    d.now = () => clock;
+    d.actionsEnded = new Promise<void>((resolve) => (endActions = resolve));
+    d.log = (type) => {
+      if (type === 'alerts-watch') {
+        clock = 5_000; // the rounds outlast the 1 s window
+        void am.post([
+          { labels: labels('ServiceDegraded', 'late') },
+          { labels: labels('PodRestartingRepeatedly', 'during-rounds') },
+        ]);
+      }
+      if (type === 'alert-broke-silence') endActions();
+    };
+    const result = await watchAlerts(
+      { expected: ['ServiceDegraded'], silent: ['PodRestartingRepeatedly'], within: 1_000 },
+      d,
+    );
+    expect(result.brokeSilence.map((a) => a.labels['test'])).toEqual(['during-rounds']);
+    const verdict = verdictWith(alertObjectives(result, false));
+    expect(verdict.reasons).toEqual([
+      'ServiceDegraded (fired only after 5.00s) did not fire within 1.00s of the action',
+      'PodRestartingRepeatedly fired although the experiment must leave it silent',
+    ]);
+  });
+
   it('reports "not checked" with the reason when no Alertmanager answers, without a pass', async () => {
     const closed = await freePort();
     const result = await watchAlerts(

@@ -1,5 +1,6 @@
 /**
- * Proves the alerting (issue 14): from the start of the action until `within` has passed, reads the
+ * Proves the alerting (issue 14): from the start of the action until `within` has passed (and, for
+ * silent alerts, at least until the rounds are over), reads the
  * alerts firing in Alertmanager and records every alert of an expected or silent name that was not
  * already firing when the watch began (a baseline read: an alert left over from before the run proves
  * nothing, either way). The verdict gets two objectives from it: expected alerts fired, silent alerts
@@ -51,6 +52,11 @@ export interface AlertWatchDeps {
   log: (type: string, message: string, data?: Record<string, unknown>) => void;
   /** Between reads; Prometheus evaluates the local rules every 5 s. */
   pollMs?: number;
+  /**
+   * Settles when the action's rounds are over: silent alerts are watched until then even when the
+   * rounds outlast `within` (a 10-round pod-kill in CI). Absent: the window alone.
+   */
+  actionsEnded?: Promise<unknown>;
 }
 
 const DEFAULT_POLL_MS = 2_000;
@@ -119,11 +125,20 @@ export async function watchAlerts(alerts: ExperimentAlerts, deps: AlertWatchDeps
   });
   const seen = new Set(before);
   const allExpectedFired = (): boolean =>
-    alerts.expected.every((name) => result.fired.some((a) => a.name === name));
+    alerts.expected.every((name) =>
+      result.fired.some((a) => a.name === name && a.seenAfterMs <= alerts.within),
+    );
+  let actionsOver = deps.actionsEnded === undefined;
+  void deps.actionsEnded?.then(
+    () => (actionsOver = true),
+    () => (actionsOver = true),
+  );
+  const pollMs = deps.pollMs ?? DEFAULT_POLL_MS;
   while (!deps.signal.aborted) {
     if (allExpectedFired() && alerts.silent.length === 0 && alerts.expected.length > 0) break;
-    if (deps.now() >= deadline) break;
-    await pause(Math.min(deps.pollMs ?? DEFAULT_POLL_MS, Math.max(0, deadline - deps.now())), deps.signal);
+    const windowOver = deps.now() >= deadline;
+    if (windowOver && (alerts.silent.length === 0 || actionsOver)) break;
+    await pause(windowOver ? pollMs : Math.min(pollMs, deadline - deps.now()), deps.signal);
     if (deps.signal.aborted) break;
     let firing: FiringAlert[];
     try {
@@ -212,17 +227,22 @@ export function alertObjectives(result: AlertWatchResult, required: boolean): Ob
     ? `; already firing before, not counted: ${result.firingBefore.join(', ')}`
     : '';
   if (result.expected.length > 0) {
-    const missing = result.expected.filter((n) => !result.fired.some((a) => a.name === n));
+    const inTime = (a: SeenAlert): boolean => a.seenAfterMs <= result.withinMs;
+    const lateness = (n: string): string => {
+      const late = result.fired.find((a) => a.name === n);
+      return late ? `${n} (fired only after ${formatDuration(late.seenAfterMs)})` : n;
+    };
+    const missing = result.expected.filter((n) => !result.fired.some((a) => a.name === n && inTime(a)));
     const firedNames = result.expected.filter((n) => !missing.includes(n));
     const first = (n: string): string =>
-      `${n} after ${formatDuration(Math.min(...result.fired.filter((a) => a.name === n).map((a) => a.seenAfterMs)))}`;
+      `${n} after ${formatDuration(Math.min(...result.fired.filter((a) => a.name === n && inTime(a)).map((a) => a.seenAfterMs)))}`;
     objectives.push({
       name: 'expected alerts fired',
       passed: missing.length === 0,
       expected: lists[0].expected,
       actual: `${firedNames.length ? `fired: ${firedNames.map(first).join(', ')}` : 'none fired'}${missing.length && firedNames.length ? `; not fired: ${missing.join(', ')}` : ''} (${reads}${before})`,
       ...(missing.length
-        ? { reason: `${missing.join(', ')} did not fire within ${within} of the action` }
+        ? { reason: `${missing.map(lateness).join(', ')} did not fire within ${within} of the action` }
         : {}),
       ...(result.fired.length ? { details: result.fired.map(sighting) } : {}),
     });
