@@ -61,6 +61,9 @@ options:
   --admin-token TOKEN         the services' admin token (x-admin-token: faults, audit API); default
                               env ${ADMIN_TOKEN_ENV}, else ${LOCAL_ADMIN_TOKEN} (local) or the demo
                               Secret's ${KUBERNETES_DEMO_TOKEN} (kubernetes)
+  --alertmanager-url URL      read the experiment's alerts there (default: the runtime's from GET /status;
+                              kubernetes: the chart's Alertmanager through the API server's Service proxy)
+  --require-alerts            alerts that cannot be checked (no Alertmanager) break the verdict
   --no-invariants             do not check the data invariants after the run (reported as not checked)
   --evict                     evict through the Eviction API (PodDisruptionBudgets respected)
   --dry-run                   print the plan; touch nothing
@@ -99,6 +102,8 @@ const OPTIONS = {
   'runtime-url': { type: 'string', default: DEFAULT_CONTROL_URL },
   'admin-token': { type: 'string' },
   'no-invariants': { type: 'boolean', default: false },
+  'alertmanager-url': { type: 'string' },
+  'require-alerts': { type: 'boolean', default: false },
   evict: { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
   'report-dir': { type: 'string', default: 'reports/chaos' },
@@ -129,6 +134,18 @@ function duration(value: string, flag: string): number {
   } catch (error) {
     throw new UsageError(`${flag}: ${(error as Error).message}`);
   }
+}
+
+function httpUrl(value: string, flag: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${flag} must be an http(s) URL, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`${flag} must be an http(s) URL, got "${value}"`);
+  return value;
 }
 
 type Values = ReturnType<typeof parse>['values'];
@@ -257,6 +274,10 @@ async function runCommand(name: string | undefined, values: Values, deps: MainDe
     dryRun: values['dry-run'],
     reportDir: values['report-dir'],
     invariants: !values['no-invariants'],
+    alertmanagerUrl: values['alertmanager-url']
+      ? httpUrl(values['alertmanager-url'], '--alertmanager-url')
+      : undefined,
+    requireAlerts: values['require-alerts'],
   };
   const target = createTarget(values, deps, 'run');
   try {

@@ -94,6 +94,34 @@ const action = z.discriminatedUnion('kind', [
     .strict(),
 ]);
 
+/** An alert rule's name as Prometheus accepts it (monitoring/rules/*.yaml `alert:`). */
+const alertName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an alert rule name, e.g. CircuitBreakerOpen');
+
+/**
+ * The alerts the experiment proves (issue 14): read from Alertmanager's API while the action runs and
+ * after it, until `within` has passed since the first round began (or every expected one fired).
+ */
+const alerts = z
+  .object({
+    /** Must fire (a new alert of that name in Alertmanager) within `within` of the action's start. */
+    expected: z.array(alertName).default([]),
+    /** Must not fire (no new alert of that name) while the alerts are watched. */
+    silent: z.array(alertName).default([]),
+    /** How long after the action starts the alerts are watched; choose it from the rules' `for:`. */
+    within: duration,
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    if (value.expected.length === 0 && value.silent.length === 0)
+      ctx.addIssue({ code: 'custom', message: 'name at least one expected or silent alert' });
+    for (const name of value.expected.filter((n) => value.silent.includes(n)))
+      ctx.addIssue({
+        code: 'custom',
+        message: `${name} cannot be both expected and silent`,
+        path: ['silent'],
+      });
+  });
+
 export const experimentSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9-]+$/, 'lower-case letters, digits and dashes'),
@@ -134,11 +162,14 @@ export const experimentSchema = z
       })
       .strict()
       .prefault({}),
+    /** Alerts that must fire and alerts that must stay silent (Alertmanager's API); absent: not judged. */
+    alerts: alerts.optional(),
   })
   .strict();
 
 export type Experiment = z.infer<typeof experimentSchema>;
 export type ExperimentAction = Experiment['action'];
+export type ExperimentAlerts = NonNullable<Experiment['alerts']>;
 export type FaultDefinition = FaultSpec;
 
 export class ExperimentError extends Error {

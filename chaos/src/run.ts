@@ -1,4 +1,6 @@
 import { ACTIONS } from './actions/index.ts';
+import { httpAlertSource, type AlertSource } from './alerts/alert-source.ts';
+import { watchAlerts, type AlertWatchResult } from './alerts/alert-watch.ts';
 import { pause, type ActionContext, type RunSettings } from './actions/context.ts';
 import type { Experiment } from './experiment.ts';
 import { LoadSession, mergeReports, type LoadSegment, type StartLoad } from './load.ts';
@@ -45,7 +47,18 @@ interface RoundsOutcome {
   segments: LoadSegment[];
   steadyAfter: { ok: boolean; detail: string };
   objectives: Array<Objective | Promise<Objective>>;
+  /** The alerts watch (from the action's start until the experiment's `alerts.within`). */
+  alerts?: Promise<AlertWatchResult>;
   abortReason?: string;
+}
+
+/** Where the alerts are read: --alertmanager-url, else the target's own Alertmanager. */
+function alertSource(options: RunOptions, target: Target): () => Promise<AlertSource> {
+  const url = options.alertmanagerUrl;
+  if (url) return () => Promise.resolve(httpAlertSource(url));
+  if (target.alertSource) return () => target.alertSource!();
+  return () =>
+    Promise.reject(new Error(`${target.kind} target has no Alertmanager; pass --alertmanager-url`));
 }
 
 /** One round, a failed one recorded as such (the run goes on with the next). */
@@ -93,15 +106,29 @@ async function playRounds(
     acknowledge: steady.acknowledge,
   };
   const definition = ACTIONS[options.experiment.action.kind];
-  const undo = await definition.prepare?.(ctx);
+  let actionsEnded = (): void => undefined;
+  if (options.experiment.alerts) {
+    out.alerts = watchAlerts(options.experiment.alerts, {
+      source: alertSource(options, deps.target),
+      signal: deps.signal,
+      now,
+      log: log.log,
+      actionsEnded: new Promise<void>((resolve) => (actionsEnded = resolve)),
+    });
+  }
   try {
-    for (let round = 1; round <= options.rounds && !deps.signal.aborted; round++) {
-      if (round > 1) await pause(options.intervalMs, deps.signal);
-      if (deps.signal.aborted) break;
-      out.rounds.push(await playRound(ctx, round));
+    const undo = await definition.prepare?.(ctx);
+    try {
+      for (let round = 1; round <= options.rounds && !deps.signal.aborted; round++) {
+        if (round > 1) await pause(options.intervalMs, deps.signal);
+        if (deps.signal.aborted) break;
+        out.rounds.push(await playRound(ctx, round));
+      }
+    } finally {
+      await undo?.();
     }
   } finally {
-    await undo?.();
+    actionsEnded();
   }
   if (deps.signal.aborted) return;
   out.steadyAfter = await steadyState(
@@ -236,6 +263,7 @@ export async function runExperiment(options: RunOptions, deps: RunDeps): Promise
     steadyAfter: outcome.steadyAfter,
     objectives: await Promise.all(outcome.objectives),
     invariants,
+    alerts: await outcome.alerts,
     abortReason: outcome.abortReason,
     events: log.sorted(),
   };

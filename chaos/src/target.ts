@@ -1,6 +1,7 @@
 /** What a chaos experiment needs from a platform: Kubernetes or the local runtime implement it. */
 import type { WorkloadKind } from '@self-healing-shop/contracts';
 import type { FaultSpec } from '@self-healing-shop/fault-injection';
+import type { AlertSource } from './alerts/alert-source.ts';
 
 export { PROTECTED_LABEL } from '@self-healing-shop/contracts';
 export type { FaultSpec } from '@self-healing-shop/fault-injection';
@@ -97,6 +98,11 @@ export interface Target {
   /** Fault-injection admin API of one replica. Returns the fault id. */
   injectFault(replica: Replica, fault: FaultSpec): Promise<string>;
   clearFaults(replica: Replica): Promise<void>;
+  /**
+   * The platform's Alertmanager (local: the runtime's `alertmanagerUrl`; Kubernetes: the chart's, through
+   * the API server's Service proxy). Rejects with the reason when there is none.
+   */
+  alertSource?(): Promise<AlertSource>;
   /** Publishes the chaos metrics text where the platform re-exposes it (local runtime). */
   publishMetrics(text: string): Promise<void>;
   close(): Promise<void>;

@@ -10,6 +10,11 @@ export interface Objective {
   reason?: string;
   /** The findings behind it, one per line (e.g. the invariant violations). */
   details?: string[];
+  /**
+   * Could not be judged for a reason outside the platform (no Alertmanager): not passed, but it does
+   * not break the verdict (JUnit `skipped`, terminal `NOT CHECKED`).
+   */
+  notChecked?: boolean;
 }
 
 export interface Verdict {
@@ -98,6 +103,6 @@ export function judge(input: VerdictInput): Verdict {
     ),
   );
   objectives.push(...(input.extra ?? []));
-  const reasons = objectives.filter((o) => !o.passed).map((o) => o.reason ?? o.name);
+  const reasons = objectives.filter((o) => !o.passed && !o.notChecked).map((o) => o.reason ?? o.name);
   return { passed: reasons.length === 0, objectives, reasons };
 }

@@ -198,6 +198,18 @@ describe('the local target against the real local runtime (fixture platform)', (
     expect(report.invariants).toMatchObject({ checked: true, settled: true, violations: [] });
     expect(report.verdict.objectives.find((o) => o.name === 'data invariants hold')?.passed).toBe(true);
     expect(report.verdict.reasons).toEqual([]);
+    // pod-kill declares silent alerts; this runtime runs without Prometheus, so without Alertmanager
+    // (GET /status: alertmanagerUrl null): not checked, with the reason, and not a failure.
+    expect(report.alerts).toMatchObject({
+      checked: false,
+      silent: ['CircuitBreakerOpen', 'OrderSLOErrorBudgetBurnFast'],
+    });
+    expect(report.alerts?.reason).toMatch(/runs without Alertmanager/);
+    expect(report.verdict.objectives.find((o) => o.name === 'silent alerts stayed silent')).toMatchObject({
+      passed: false,
+      notChecked: true,
+      actual: 'not checked',
+    });
     expect(result.code).toBe(0);
     const metrics = await (await fetch(`${runtime.controlUrl}/metrics`)).text();
     expect(metrics).toContain('chaos_kills_total{experiment="pod-kill"} 2');

@@ -19,6 +19,10 @@ export interface RunSettings {
   workload?: string;
   /** Per-request timeout of the load generator. */
   loadTimeoutMs?: number;
+  /** Alertmanager to read the experiment's alerts from, instead of the target's (--alertmanager-url). */
+  alertmanagerUrl?: string;
+  /** Alerts that cannot be checked (no Alertmanager) break the verdict (--require-alerts). */
+  requireAlerts?: boolean;
 }
 
 /** What an action gets to do its work and to say what it did. */

@@ -5,6 +5,7 @@ import type { ExperimentAction } from '../experiment.ts';
 import type { LoadReport, LoadSegment } from '../load.ts';
 import type { Timeline } from '../recovery.ts';
 import type { Summary } from '../stats.ts';
+import type { AlertWatchResult } from '../alerts/alert-watch.ts';
 import type { InvariantsResult } from '../steps/invariants.ts';
 import type { Objective, Verdict } from '../verdict.ts';
 import { renderJUnit, type JUnitCase } from './junit.ts';
@@ -68,6 +69,8 @@ export interface ChaosReport {
     segments: Array<Omit<LoadSegment, 'report'> & { report: ReportedLoad }>;
   };
   verdict: Verdict;
+  /** What Alertmanager showed while the alerts were watched (absent when the experiment declares none). */
+  alerts?: AlertWatchResult;
   /** The data invariants checked on the quiet platform after the run (absent with --no-invariants). */
   invariants?: InvariantsResult | { checked: false; reason: string };
   exitCode: number;
@@ -116,12 +119,14 @@ export function junitCases(report: ChaosReport): JUnitCase[] {
     systemOut: `expected ${o.expected}; actual ${o.actual}`,
     ...(o.passed
       ? {}
-      : {
-          failure: {
-            message: o.reason ?? o.name,
-            details: [`expected ${o.expected}`, `actual ${o.actual}`, ...(o.details ?? [])].join('\n'),
-          },
-        }),
+      : o.notChecked
+        ? { skipped: o.reason ?? 'not checked' }
+        : {
+            failure: {
+              message: o.reason ?? o.name,
+              details: [`expected ${o.expected}`, `actual ${o.actual}`, ...(o.details ?? [])].join('\n'),
+            },
+          }),
   });
   cases.push(...report.verdict.objectives.map(objectiveCase));
   if (report.status === 'aborted') {

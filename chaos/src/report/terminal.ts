@@ -68,11 +68,21 @@ export function renderSummary(report: ChaosReport): string {
     '',
     table(
       ['objective', 'result', 'expected', 'actual'],
-      report.verdict.objectives.map((o) => [o.name, o.passed ? 'PASS' : 'FAIL', o.expected, o.actual]),
+      report.verdict.objectives.map((o) => [
+        o.name,
+        o.passed ? 'PASS' : o.notChecked ? 'NOT CHECKED' : 'FAIL',
+        o.expected,
+        o.actual,
+      ]),
     ),
   );
-  for (const o of report.verdict.objectives.filter((o) => !o.passed && o.details?.length)) {
+  for (const o of report.verdict.objectives.filter(
+    (o) => o.details?.length && (!o.passed || o.name.includes('alerts')),
+  )) {
     out.push('', `${o.name}:`, ...(o.details ?? []).map((line) => `  ${line}`));
+  }
+  for (const o of report.verdict.objectives.filter((o) => o.notChecked)) {
+    out.push('', `${o.name}: ${o.reason ?? 'not checked'}`);
   }
   const verdict =
     report.status === 'aborted'

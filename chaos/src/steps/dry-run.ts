@@ -27,6 +27,14 @@ export async function printDryRun(
     ...(definition.measuresRecovery ? [`MTTR p95 <= ${formatDuration(settings.mttrSloMs)}`] : []),
     `success >= ${settings.minSuccess}`,
     ...(settings.invariants && experiment.objectives.invariants ? ['data invariants hold'] : []),
+    ...(experiment.alerts?.expected.length
+      ? [
+          `alerts fire within ${formatDuration(experiment.alerts.within)}: ${experiment.alerts.expected.join(', ')}`,
+        ]
+      : []),
+    ...(experiment.alerts?.silent.length
+      ? [`alerts stay silent: ${experiment.alerts.silent.join(', ')}`]
+      : []),
   ];
   print(
     `load ${settings.loadRate}/s on ${settings.url}; objectives: ${objectives.join(', ')}. Nothing was touched (dry run).`,

@@ -1,4 +1,5 @@
 import type { RunSettings } from '../actions/context.ts';
+import { alertObjectives, type AlertWatchResult } from '../alerts/alert-watch.ts';
 import type { Experiment } from '../experiment.ts';
 import { mergeReports, type LoadReport, type LoadSegment } from '../load.ts';
 import type { ChaosReport, LoggedEvent, ReportedLoad, RoundResult } from '../report/report.ts';
@@ -24,6 +25,8 @@ export interface RunRecord {
   steadyAfter: { ok: boolean; detail: string };
   objectives: Objective[];
   invariants: InvariantsResult | { checked: false; reason: string };
+  /** The alerts watch, when the experiment declares alerts and the action began. */
+  alerts?: AlertWatchResult;
   abortReason?: string;
   events: LoggedEvent[];
 }
@@ -62,6 +65,7 @@ export function buildReport(run: RunRecord): ChaosReport {
     steadyStateAfter: run.steadyAfter,
     extra: [
       ...run.objectives,
+      ...(run.alerts ? alertObjectives(run.alerts, settings.requireAlerts ?? false) : []),
       ...('violations' in run.invariants ? [invariantsObjective(run.invariants)] : []),
     ],
   });
@@ -102,6 +106,7 @@ export function buildReport(run: RunRecord): ChaosReport {
       segments: segments.map((s) => ({ ...s, report: withoutIds(s.report) })),
     },
     verdict,
+    ...(run.alerts ? { alerts: run.alerts } : {}),
     invariants: run.invariants,
     exitCode: run.abortReason ? EXIT_USAGE : verdict.passed ? EXIT_PASS : EXIT_OBJECTIVE_BROKEN,
     events: run.events,

@@ -20,6 +20,7 @@ import {
   type TargetEvent,
   type WorkloadStatus,
 } from '../target.ts';
+import { ALERTS_PATH, parseAlerts, type AlertSource } from '../alerts/alert-source.ts';
 import { AdminProxy, parseJson } from './kubernetes/admin-proxy.ts';
 import { describeApiError } from './kubernetes/api-errors.ts';
 import { ClusterState } from './kubernetes/cluster-state.ts';
@@ -44,8 +45,20 @@ export interface KubernetesTargetOptions {
   reconnect?: Partial<ReconnectPolicy>;
   /** client-node's watch inactivity timeout (`Watch.requestTimeoutMs`); default 30 s. */
   watchIdleTimeoutMs?: number;
+  /** The chart's Alertmanager Service (default: kube-prometheus-stack's, see ALERTMANAGER_SERVICE). */
+  alertmanagerService?: { namespace: string; name: string; port: number };
   now?: () => number;
 }
+
+/**
+ * kube-prometheus-stack's Alertmanager as k8s/scripts/kind.sh installs it: release `kube-prometheus-stack`
+ * in namespace `monitoring` (the chart names the Service `<release>-alertmanager`, port 9093 `http-web`).
+ */
+export const ALERTMANAGER_SERVICE = {
+  namespace: 'monitoring',
+  name: 'kube-prometheus-stack-alertmanager',
+  port: 9093,
+} as const;
 
 /** What `subscribe` returns on Kubernetes: the stream's health besides `close`. */
 export interface KubernetesEventSubscription extends EventSubscription {
@@ -75,6 +88,7 @@ export class KubernetesTarget implements Target {
   readonly #namespace: string;
   readonly #selector: string;
   readonly #admin: AdminProxy;
+  readonly #alertmanager: { namespace: string; name: string; port: number };
   readonly #pageSize: number;
   readonly #reconnect: Partial<ReconnectPolicy>;
   readonly #watchIdleTimeoutMs: number | undefined;
@@ -90,6 +104,7 @@ export class KubernetesTarget implements Target {
     this.#namespace = options.namespace;
     this.#selector = options.selector;
     this.#admin = new AdminProxy(this.#kc, this.#namespace, token);
+    this.#alertmanager = options.alertmanagerService ?? ALERTMANAGER_SERVICE;
     this.#pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
     this.#reconnect = options.reconnect ?? {};
     this.#watchIdleTimeoutMs = options.watchIdleTimeoutMs;
@@ -351,6 +366,20 @@ export class KubernetesTarget implements Target {
       this.#admin.podPath(replica.name, '/admin/faults'),
       { type: 'freeze', durationMs },
     );
+  }
+
+  /** The chart's Alertmanager through the API server's Service proxy (no port-forward needed). */
+  async alertSource(): Promise<AlertSource> {
+    const { namespace, name, port } = this.#alertmanager;
+    const apiPath = `/api/v1/namespaces/${namespace}/services/${name}:${port}/proxy${ALERTS_PATH}`;
+    const what = `Alertmanager (service ${namespace}/${name}:${port} through the API server)`;
+    return {
+      description: what,
+      firing: async () => {
+        const response = await this.#admin.send(what, 'GET', apiPath, undefined, false);
+        return parseAlerts(what, parseJson<unknown>(what, response));
+      },
+    };
   }
 
   async adminGet<T>(service: string, path: string): Promise<T> {

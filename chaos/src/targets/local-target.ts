@@ -21,6 +21,7 @@ import {
   type WorkloadStatus,
 } from '../target.ts';
 import { openSse, type SseStream } from './sse.ts';
+import { httpAlertSource, type AlertSource } from '../alerts/alert-source.ts';
 
 export interface LocalTargetOptions {
   /** Control API of the local runtime, `http://127.0.0.1:7070`. */
@@ -105,6 +106,18 @@ export class LocalTarget implements Target {
       );
     }
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** The runtime's Alertmanager (`GET /status`, `alertmanagerUrl`); none when it is not installed. */
+  async alertSource(): Promise<AlertSource> {
+    const info = await this.#request<RuntimeInfo>('/status');
+    if (!info.alertmanagerUrl) {
+      throw new TargetError(
+        `the local runtime at ${this.#base} runs without Alertmanager (not installed, or Prometheus does not run): ` +
+          '`apt-get install -y --no-install-recommends prometheus-alertmanager`, then `make down && make up`',
+      );
+    }
+    return httpAlertSource(info.alertmanagerUrl);
   }
 
   async listReplicas(): Promise<Replica[]> {

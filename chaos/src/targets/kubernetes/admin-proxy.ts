@@ -54,13 +54,18 @@ export class AdminProxy {
     method: keyof typeof METHODS,
     apiPath: string,
     body?: unknown,
+    /** False for what is not one of the services (Alertmanager): the admin token stays with them. */
+    withAdminToken = true,
   ): Promise<AdminResponse> {
     const cluster = this.#kc.getCurrentCluster();
     if (!cluster) throw new TargetError('the kubeconfig has no current cluster');
     const url = `${cluster.server}${apiPath}`;
     const ctx = new RequestContext(url, METHODS[method]);
     await this.#kc.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { ...ctx.getHeaders(), [ADMIN_TOKEN_HEADER]: this.#token };
+    const headers: Record<string, string> = {
+      ...ctx.getHeaders(),
+      ...(withAdminToken ? { [ADMIN_TOKEN_HEADER]: this.#token } : {}),
+    };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response;
     try {

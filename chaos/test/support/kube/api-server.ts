@@ -43,6 +43,11 @@ export interface FakeKubeOptions extends Partial<ClusterTiming> {
   watchTimeoutMs?: number;
   /** The services' data the pods' audit API reads (an order front places orders in `shop`). */
   shop?: ShopOptions;
+  /**
+   * Services of other namespaces reachable through the Service proxy, by `namespace/name:port`, each a
+   * real server's base URL (e.g. the chart's Alertmanager: a test's real Alertmanager).
+   */
+  outsideServices?: Record<string, string>;
 }
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'host'];
@@ -53,6 +58,9 @@ export class FakeKubeApi {
   readonly adminToken: string;
   readonly requests: Array<{ method: string; path: string }> = [];
   readonly events: Array<Record<string, unknown>> = [];
+  /** Requests proxied to an outside service, with the headers it received. */
+  readonly outsideRequests: Array<{ service: string; path: string; headers: IncomingMessage['headers'] }> =
+    [];
   readonly store: Store;
   readonly cluster: Cluster;
   readonly network: PodNetwork;
@@ -71,12 +79,14 @@ export class FakeKubeApi {
   readonly #server: Server;
   readonly #watchTimeoutMs: number;
   readonly #snapshots = new Map<string, { rv: number; rest: Obj[] }>();
+  readonly #outside: Record<string, string>;
 
   constructor(options: FakeKubeOptions) {
     this.namespace = options.namespace ?? 'shop';
     this.apiToken = options.apiToken ?? 'cluster-api-token';
     this.adminToken = options.adminToken ?? 'chaos-demo-token';
     this.#watchTimeoutMs = options.watchTimeoutMs ?? 60_000;
+    this.#outside = options.outsideServices ?? {};
     this.store = new Store(options.historyLimit ?? 1000);
     this.cluster = new Cluster(this.store, this.namespace, options.deployments, {
       msPerSecond: options.msPerSecond ?? 1000,
@@ -368,7 +378,42 @@ export class FakeKubeApi {
     if ((m = path.match(new RegExp(`^/api/v1${ns}/services/([^/:]+)(?::([^/]+))?/proxy(/.*)?$`)))) {
       return this.#proxyToService(decodeURIComponent(m[1]), m[2], m[3] ?? '/', url, req, res);
     }
+    if ((m = path.match(/^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/:]+):([^/]+)\/proxy(\/.*)?$/))) {
+      return this.#proxyOutside(
+        `${m[1]}/${decodeURIComponent(m[2])}:${m[3]}`,
+        `${m[4] ?? '/'}${url.search}`,
+        req,
+        res,
+      );
+    }
     this.#status(res, 404, 'NotFound', `the fake Kubernetes API does not serve ${method} ${path}`);
+  }
+
+  /** A Service of another namespace: forwarded to the real server registered for it, else 404 as a missing Service. */
+  #proxyOutside(service: string, path: string, req: IncomingMessage, res: ServerResponse): void {
+    const base = this.#outside[service];
+    if (!base) return this.#status(res, 404, 'NotFound', `services "${service.split('/')[1]}" not found`);
+    this.outsideRequests.push({ service, path, headers: { ...req.headers } });
+    const target = new URL(path, base);
+    const headers = { ...req.headers };
+    for (const h of HOP_BY_HOP) delete headers[h];
+    const upstream = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: `${target.pathname}${target.search}`,
+        headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', (error) =>
+      this.#status(res, 503, 'ServiceUnavailable', `error trying to reach service: ${error.message}`),
+    );
+    req.pipe(upstream);
   }
 
   async #deletePod(name: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
