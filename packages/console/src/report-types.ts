@@ -76,6 +76,8 @@ export interface ObjectiveLike {
   readonly expected: string;
   readonly actual: string;
   readonly reason?: string;
+  /** The run could not check it (e.g. no Alertmanager): shown as such, neither pass nor fail. */
+  readonly notChecked?: boolean;
   /** Further lines (e.g. the violations an objective found). */
   readonly details?: readonly string[];
 }

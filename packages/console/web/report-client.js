@@ -146,8 +146,9 @@
     const rows = view.verdict.objectives.map((o) =>
       el(
         'tr',
-        { class: o.passed ? 'ok' : 'bad' },
-        el('td', {}, o.passed ? '✔' : '✘'),
+        // An objective the run could not check (e.g. no Alertmanager) is neither passed nor failed.
+        { class: o.notChecked ? 'warn' : o.passed ? 'ok' : 'bad' },
+        el('td', {}, o.notChecked ? 'not checked' : o.passed ? '✔' : '✘'),
         el('td', {}, o.name),
         el('td', {}, o.expected),
         el('td', {}, o.actual),
