@@ -40,7 +40,8 @@ test: $(INSTALLED) kubectl ## what CI runs: lint, type-check and every test (nee
 	pnpm lint
 	pnpm build
 	mkdir -p reports
-	pnpm test --json --outputFile=reports/jest-results.json
+	mkdir -p reports/console
+	CONSOLE_SCREENSHOTS_DIR=$(CURDIR)/reports/console pnpm test --json --outputFile=reports/jest-results.json
 
 bench: $(INSTALLED) ## benchmarks; print figures, never fail on timing
 	pnpm bench
