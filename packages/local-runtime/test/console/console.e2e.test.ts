@@ -372,7 +372,7 @@ describe('console in Chromium', () => {
     expect(await circuits.locator('canvas').count()).toBe(1);
     expect(await circuits.locator('.legend').textContent()).toContain('closed');
     // The band colour under the state "closed" is Grafana's green.
-    const pixel = await page.evaluate(`(() => {
+    const pixel: number[] = await page.evaluate(`(() => {
       const c = document.querySelector('[data-panel-id="2"] canvas');
       return [...c.getContext('2d').getImageData(c.width - 5, Math.floor(c.height / 4), 1, 1).data].slice(0, 3);
     })()`);
