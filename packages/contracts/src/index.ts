@@ -6,3 +6,4 @@ export type * from './runtime-api.ts';
 export { REPLICA_SIGNALS } from './runtime-api.ts';
 export type * from './audit.ts';
 export { findViolations, CONFIRMATION_KIND } from './invariants.ts';
+export * from './tracing.ts';
