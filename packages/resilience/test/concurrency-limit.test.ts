@@ -81,15 +81,18 @@ describe('concurrency limiter', () => {
     void queued;
   });
 
-  it('lends a slot for optional work (a hedge) only while less than half the limit is in use', async () => {
-    const { limiter: l } = limiter({ initialLimit: 4, minLimit: 4, maxLimit: 4 });
-    const first = l.tryAcquireSpare();
+  it('lends a free slot without queueing, and none while the limit is full or others wait', async () => {
+    const { limiter: l } = limiter({ initialLimit: 2, minLimit: 2, maxLimit: 2 });
+    const first = l.tryAcquire();
     expect(first).toBeDefined();
     await l.acquire(wait());
-    // 2 of 4 in use: the dependency is busy, no spare slot.
-    expect(l.tryAcquireSpare()).toBeUndefined();
-    expect(l.tryAcquire()).toBeDefined();
+    // 2 of 2 in use.
+    expect(l.tryAcquire()).toBeUndefined();
+    const waiting = l.acquire(wait());
     first!.release();
+    // The freed slot goes to the caller that waited, not to a newcomer.
+    await waiting;
+    expect(l.tryAcquire()).toBeUndefined();
     expect(l.inflight).toBe(2);
   });
 

@@ -194,4 +194,95 @@ describe('hedging', () => {
     expect(policy.circuitState).toBe('closed');
     policy.dispose();
   });
+
+  // What a frozen replica does to a limited policy: the calls stalled on it hold their slots.
+  function limitedPolicy(limit: {
+    initialLimit: number;
+    minLimit: number;
+    maxLimit: number;
+    queueSize?: number;
+  }) {
+    const clock = createManualClock();
+    const registry = newRegistry();
+    const { logger } = captureLogger();
+    const policy = createDependencyPolicy(
+      'inventory',
+      { timeoutMs: 1000, retry: false, bulkhead: false, concurrencyLimit: limit, hedging: { delayMs: 100 } },
+      { registry, logger, clock },
+    );
+    // Attempt 1 of a call stalls (it went to the frozen replica); a hedge answers after `ms`.
+    const stalledCall = (ms: number) =>
+      policy.execute(
+        (ctx) =>
+          ctx.hedge
+            ? new Promise<string>((resolve) => clock.setTimeout(() => resolve('hedged'), ms))
+            : new Promise<string>(() => undefined),
+        { hedge: true },
+      );
+    const fastCall = (ms: number) =>
+      policy.execute(() => new Promise<string>((resolve) => clock.setTimeout(() => resolve('fast'), ms)), {
+        hedge: true,
+      });
+    return { clock, policy, stalledCall, fastCall };
+  }
+
+  it('hedges calls stalled on a frozen replica even when they hold half the concurrency limit', async () => {
+    const { clock, policy, stalledCall } = limitedPolicy({ initialLimit: 4, minLimit: 4, maxLimit: 4 });
+    const calls = [stalledCall(0), stalledCall(0)];
+    await flush();
+    expect(policy.concurrencyLimiter!.inflight).toBe(2);
+    clock.advance(100);
+    await expect(Promise.all(calls)).resolves.toEqual(['hedged', 'hedged']);
+    expect(policy.concurrencyLimiter!.inflight).toBe(0);
+    policy.dispose();
+  });
+
+  it('sends no hedge while its own calls queue for the concurrency limit', async () => {
+    const { clock, policy, stalledCall } = limitedPolicy({ initialLimit: 2, minLimit: 2, maxLimit: 2 });
+    const calls = [stalledCall(0), stalledCall(0), stalledCall(0)].map((p) => p.catch((e: unknown) => e));
+    await flush();
+    expect(policy.concurrencyLimiter!.queued).toBe(1);
+    clock.advance(100);
+    // No hedge took a slot from the queued call: the two running ones time out, then the queued one runs.
+    expect(policy.concurrencyLimiter!.inflight).toBe(2);
+    clock.advance(900);
+    await flush();
+    expect(policy.concurrencyLimiter!.inflight).toBe(1);
+    clock.advance(100);
+    const results = await Promise.all(calls);
+    expect(results.slice(0, 2)).toEqual([
+      expect.objectContaining({ code: 'TIMEOUT' }),
+      expect.objectContaining({ code: 'TIMEOUT' }),
+    ]);
+    expect(results[2]).toBe('hedged');
+    policy.dispose();
+  });
+
+  it("keeps the limit when hedges answer as fast as usual: it learns the answering attempt's round trip", async () => {
+    const { clock, policy, stalledCall, fastCall } = limitedPolicy({
+      initialLimit: 8,
+      minLimit: 2,
+      maxLimit: 8,
+      queueSize: 0,
+    });
+    // The usual round trip is 5 ms.
+    for (let i = 0; i < 10; i++) {
+      const call = fastCall(5);
+      await flush();
+      clock.advance(5);
+      await call;
+    }
+    // Then a frozen replica: every call waits 100 ms for its hedge, which answers in 5 ms as usual.
+    for (let round = 0; round < 5; round++) {
+      const calls = [0, 1, 2, 3].map(() => stalledCall(5));
+      await flush();
+      clock.advance(100);
+      await flush();
+      clock.advance(5);
+      await Promise.all(calls);
+    }
+    // Calls of 105 ms against a 5 ms average would have halved it toward the floor.
+    expect(policy.concurrencyLimiter!.limit).toBe(8);
+    policy.dispose();
+  });
 });

@@ -30,13 +30,12 @@ export interface ConcurrencyLimiter {
    * Waits (first come, first served) until the call may start. Rejects with ConcurrencyLimitError when the
    * queue is full, `onTimeout()` after `timeoutMs`, the signal's reason when the caller aborts.
    */
-  /** A slot now, or undefined when none is free or others wait (never queues). */
-  tryAcquire(): LimitPermit | undefined;
   /**
-   * A slot for optional work (a hedge) only while less than half the limit is in use: when the dependency
-   * is busy, latency is high for everyone and a duplicate request only adds to its load.
+   * A slot now, or undefined when none is free or others wait (never queues). Optional work (a hedge)
+   * takes its slot this way: while our own calls queue for the limit, a duplicate would only take a
+   * slot from one of them.
    */
-  tryAcquireSpare(): LimitPermit | undefined;
+  tryAcquire(): LimitPermit | undefined;
   acquire(wait: {
     readonly signal?: AbortSignal | undefined;
     readonly timeoutMs: number;
@@ -101,7 +100,6 @@ export function createConcurrencyLimiter(
       return queue.queued;
     },
     tryAcquire: () => (queue.tryAcquire() ? permit() : undefined),
-    tryAcquireSpare: () => (queue.active * 2 < algorithm.limit && queue.tryAcquire() ? permit() : undefined),
     acquire(wait) {
       if (queue.tryAcquire()) return Promise.resolve(permit());
       return queue.acquire({ ...wait, onFull }).then(permit);

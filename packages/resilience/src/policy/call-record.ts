@@ -11,6 +11,7 @@ import { TimeoutError } from '../errors/errors.ts';
 export class CallRecord {
   #attempts = 0;
   #conclusive: { readonly error: unknown } | undefined = undefined;
+  #answeredInMs: number | undefined = undefined;
 
   /** Number of the next attempt of this call (1, 2, ...), hedges included. */
   nextAttempt(): number {
@@ -28,6 +29,20 @@ export class CallRecord {
   failed(error: unknown, cutShort: boolean): void {
     if (cutShort && error instanceof TimeoutError) return;
     this.#conclusive = { error };
+  }
+
+  /** Records the attempt that answered and how long that attempt took. */
+  answered(ms: number): void {
+    this.#answeredInMs = ms;
+  }
+
+  /**
+   * How long the answering attempt took: the dependency's own round trip, without the hedge delays,
+   * timed-out attempts and backoff before it. This, not the call's duration, is what the adaptive limit
+   * reads: a call that waited 250 ms before its hedge answered in 5 ms says the dependency is fast.
+   */
+  get answeredInMs(): number | undefined {
+    return this.#answeredInMs;
   }
 
   /** The last conclusive failure, if any attempt gave one. */

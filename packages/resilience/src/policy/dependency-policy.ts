@@ -164,10 +164,9 @@ class Policy implements DependencyPolicy {
     if (this.#disposed) throw new PolicyDisposedError(this.name);
     const started = this.#clock.now();
     const signal = opts?.signal;
-    const deadlineAt = started + this.#deadlineMs;
+    const call: CallContext = { signal, deadlineAt: started + this.#deadlineMs, record: new CallRecord() };
     try {
-      const guarded = (): Promise<T> =>
-        this.#limited(() => this.#guarded(fn, opts, deadlineAt), signal, deadlineAt);
+      const guarded = (): Promise<T> => this.#limited(() => this.#guarded(fn, opts, call), call);
       const value = await (this.bulkhead === undefined ? guarded() : this.bulkhead.execute(guarded, signal));
       this.#metrics.call('success', (this.#clock.now() - started) / 1000);
       return value;
@@ -185,19 +184,22 @@ class Policy implements DependencyPolicy {
     }
   }
 
-  /** Waits for the adaptive concurrency limit (bounded by the deadline), then runs the call under it. */
-  async #limited<T>(run: () => Promise<T>, signal: AbortSignal | undefined, deadlineAt: number): Promise<T> {
+  /**
+   * Waits for the adaptive concurrency limit (bounded by the deadline), then runs the call under it. The
+   * limit learns from the answering attempt's round trip (CallRecord.answeredInMs), not the call's
+   * duration: hedge delays and attempts lost to a frozen replica are not the dependency queueing up.
+   */
+  async #limited<T>(run: () => Promise<T>, call: CallContext): Promise<T> {
     const limiter = this.concurrencyLimiter;
     if (limiter === undefined) return run();
     const permit = await limiter.acquire({
-      signal,
-      timeoutMs: Math.max(0, deadlineAt - this.#clock.now()),
+      signal: call.signal,
+      timeoutMs: Math.max(0, call.deadlineAt - this.#clock.now()),
       onTimeout: () => new TimeoutError(this.name, this.#deadlineMs, 'deadline'),
     });
-    const started = this.#clock.now();
     try {
       const value = await run();
-      permit.release(this.#clock.now() - started);
+      permit.release(call.record.answeredInMs);
       return value;
     } catch (error) {
       permit.release();
@@ -206,9 +208,8 @@ class Policy implements DependencyPolicy {
   }
 
   /** One breaker permit for the whole call; the breaker hears the call's verdict (see CallRecord). */
-  async #guarded<T>(fn: Attempted<T>, opts: ExecuteOptions<T> | undefined, deadlineAt: number): Promise<T> {
+  async #guarded<T>(fn: Attempted<T>, opts: ExecuteOptions<T> | undefined, call: CallContext): Promise<T> {
     const permit = this.breaker.acquire();
-    const call: CallContext = { signal: opts?.signal, deadlineAt, record: new CallRecord() };
     const started = this.#clock.now();
     const elapsed = (): number => (this.breaker.measuresDuration ? this.#clock.now() - started : 0);
     try {
@@ -223,11 +224,15 @@ class Policy implements DependencyPolicy {
     }
   }
 
-  /** A hedge takes a spare slot of the concurrency limit without waiting; a busy limit means no hedge. */
+  /**
+   * A hedge takes a free slot of the concurrency limit without waiting: none while our own calls queue for
+   * the limit. Slots held by calls stalled on one frozen replica do not stop it: those are the calls that
+   * need a hedge.
+   */
   readonly #hedgeAdmission = (): (() => void) | undefined => {
     const limiter = this.concurrencyLimiter;
     if (limiter === undefined) return () => undefined;
-    const permit = limiter.tryAcquireSpare();
+    const permit = limiter.tryAcquire();
     return permit === undefined ? undefined : () => permit.release();
   };
 
@@ -274,7 +279,9 @@ class Policy implements DependencyPolicy {
       timeouts: this.#timeouts,
     }).then(
       (value) => {
-        this.hedging?.recordLatency(this.#clock.now() - started);
+        const ms = this.#clock.now() - started;
+        this.hedging?.recordLatency(ms);
+        call.record.answered(ms);
         return value;
       },
       (error: unknown) => {
