@@ -4,6 +4,7 @@
 // (the replica's own `listening` log line) -> ready (the runtime's `ready` event, from the probes).
 // Runs the real platform (k8s/base, services/*) on free ports in a temporary folder; prints figures,
 // never fails on timing.  Usage: pnpm --filter @self-healing-shop/local-runtime bench [-- --kills 10 --load-kills 5 --rate 50]
+import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,6 +62,19 @@ interface Recovery {
   readonly started: number;
   readonly listening: number;
   readonly ready: number;
+  /** CPU ms (user + system) the replacement had used when it was seen ready: what start-up costs. */
+  readonly cpuMs: number;
+}
+
+/** CPU ms used so far by a process (Linux /proc; NaN elsewhere or once it has exited). */
+function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ 100
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** When the replica's own log says it listened (the kit's `listening` line), as epoch ms. */
@@ -89,14 +103,16 @@ async function killOne(runtime: Runtime, service: string): Promise<Recovery> {
   const successor = replaced.reason!.replace('by ', '');
   const started = await waitEvent(runtime, from, (e) => e.type === 'started' && e.replica === successor);
   const ready = await waitEvent(runtime, from, (e) => e.type === 'ready' && e.replica === successor);
+  const cpuMs = cpuMsOf(Number(/pid (\d+)/.exec(started.reason ?? '')?.[1]));
   const recovery = {
+    cpuMs,
     service,
     started: Date.parse(started.at) - killedAt,
     listening: (await listenedAt(runtime, successor)) - killedAt,
     ready: Date.parse(ready.at) - killedAt,
   };
   console.log(
-    `  kill ${service.padEnd(12)} started +${recovery.started} ms, listening +${recovery.listening} ms, ready +${recovery.ready} ms`,
+    `  kill ${service.padEnd(12)} started +${recovery.started} ms, listening +${recovery.listening} ms, ready +${recovery.ready} ms (start-up CPU ${recovery.cpuMs} ms)`,
   );
   return recovery;
 }
@@ -113,7 +129,8 @@ function phases(recoveries: readonly Recovery[]): string {
   const started = median(recoveries.map((r) => r.started));
   const listening = median(recoveries.map((r) => r.listening));
   const ready = median(recoveries.map((r) => r.ready));
-  return `medians: started +${started} ms, listening +${listening} ms, ready +${ready} ms`;
+  const cpu = median(recoveries.map((r) => r.cpuMs));
+  return `medians: started +${started} ms, listening +${listening} ms, ready +${ready} ms, start-up CPU ${cpu} ms`;
 }
 
 /** `kills` kills while the load generator sends `rate` orders/s through the order front. */
