@@ -184,7 +184,8 @@ try {
     mttr.push(await killOne(runtime, SERVICES[i % SERVICES.length]!));
     await allReady(runtime);
   }
-  console.log(`SIGKILL -> replacement ready: ${stats(mttr.map((r) => r.ready))}; ${phases(mttr)}`);
+  if (mttr.length > 0)
+    console.log(`SIGKILL -> replacement ready: ${stats(mttr.map((r) => r.ready))}; ${phases(mttr)}`);
 
   const rate = Number(values.rate);
   const kills = Number(values['load-kills']);
