@@ -135,3 +135,9 @@ export async function requestsByRoute(url: string): Promise<Map<string, number>>
   }
   return counts;
 }
+
+/** `orders_total{outcome="confirmed"}` of the order service: orders it confirmed so far. */
+export async function confirmedOrders(orderUrl: string): Promise<number> {
+  const text = await fetch(`${orderUrl}/metrics`).then((r) => r.text());
+  return Number(/^orders_total\{outcome="confirmed"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+}
