@@ -33,11 +33,20 @@ export interface LaunchOptions<S extends z.ZodRawShape> {
 /** Waits between migration attempts: 250 ms doubling up to this. */
 const MAX_RETRY_WAIT_MS = 4_000;
 
+/** A first migration that has not finished by then no longer delays listening (alive, not ready). */
+const FIRST_ATTEMPT_WAIT_MS = 5_000;
+
 /**
  * What every service's main.ts does: parse the environment (exit 1 naming bad variables), create the
- * context and pool, listen at once (alive, not ready), migrate as soon as the database answers (it
- * waits for it as long as it takes: a database that comes up late, as on a first deploy, is not a
- * reason to exit), then build the app and serve it, with graceful shutdown throughout.
+ * context and pool, migrate and build the app, listen, with graceful shutdown throughout. When the
+ * database does not answer the first attempt (within FIRST_ATTEMPT_WAIT_MS), the service listens
+ * anyway (alive, not ready) and migrates as soon as the database answers: it waits for it as long as
+ * it takes, since a database that comes up late, as on a first deploy, is not a reason to exit.
+ *
+ * Why not always listen first: the startup probe (`/health`) then passes before migrations are done,
+ * the first readiness probe right after it fails, and the replica becomes ready only one readiness
+ * period later (3 s on the manifests): a replacement was ready in about 2 s or about 5 s, bimodal.
+ * Listening once ready makes the first probe that reaches the process find it ready (issue 12).
  */
 export async function launchService<S extends z.ZodRawShape>(
   options: LaunchOptions<S>,
@@ -89,24 +98,50 @@ async function launch<S extends z.ZodRawShape>(options: LaunchOptions<S>): Promi
     { name: 'database', close: () => pool.end() },
   ];
   let handler: RequestListener = startingApp(context);
-  const running = await runService({
-    app: (req, res) => handler(req, res),
-    port: config.PORT,
-    host: config.HOST,
-    logger,
-    health,
-    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    onClose: closers,
-  });
+  const serve = async () => {
+    migrated = true;
+    const built = await options.build({ ...context, pool, config });
+    closers.splice(1, 0, ...(built.onClose ?? []));
+    handler = built.app;
+  };
+  const listen = () =>
+    runService({
+      app: (req, res) => handler(req, res),
+      port: config.PORT,
+      host: config.HOST,
+      logger,
+      health,
+      shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+      onClose: closers,
+    });
 
-  if (!(await migrateWhenReachable(() => options.migrate(pool, context), startup.signal, logger))) {
+  let firstError: unknown;
+  const first = options.migrate(pool, context).then(
+    () => true,
+    (error: unknown) => {
+      firstError = error;
+      return false;
+    },
+  );
+  const early = await Promise.race([first, delay(FIRST_ATTEMPT_WAIT_MS, undefined, { ref: false })]);
+  if (early === true) {
+    await serve();
+    const running = await listen();
+    logger.info('migrated and serving');
+    return running;
+  }
+
+  const running = await listen();
+  // The first attempt may still be under way (a slow database): it is awaited before any retry.
+  const firstDone = await first;
+  if (!firstDone) logger.warn({ err: firstError }, 'database not ready for migrations: retrying');
+  const migratedNow =
+    firstDone || (await migrateWhenReachable(() => options.migrate(pool, context), startup.signal, logger));
+  if (!migratedNow) {
     logger.info('stopped during start-up');
     return running;
   }
-  migrated = true;
-  const built = await options.build({ ...context, pool, config });
-  closers.splice(1, 0, ...(built.onClose ?? []));
-  handler = built.app;
+  await serve();
   logger.info('migrated and serving');
   return running;
 }

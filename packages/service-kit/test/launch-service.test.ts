@@ -32,6 +32,26 @@ describe('launchService (a real process)', () => {
     }
   });
 
+  it('answers its first probe already ready when the database is up at start-up', async () => {
+    // A replacement replica: /health must not pass before /ready does, or the first readiness probe
+    // (run as soon as the startup probe passes) fails and readiness waits a whole probe period.
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const service = startProcess(MAIN, { DATABASE_URL: pg.url, PORT: String(port), HOST: '127.0.0.1' });
+    try {
+      await until('/health answers', async () => (await httpStatus(`${base}/health`)) === 200);
+      // Not the status alone: on a saturated machine the check's SELECT 1 may time out (1 s) on its own.
+      const ready = (await (await fetch(`${base}/ready`)).json()) as {
+        checks: { name: string; message?: string }[];
+      };
+      const database = ready.checks.find((c) => c.name === 'database');
+      expect(database?.message ?? '').not.toContain('migrations not applied yet');
+      expect(service.output()).not.toContain('retrying');
+    } finally {
+      service.child.kill('SIGKILL');
+    }
+  });
+
   it('exits 1 naming DATABASE_URL when it is missing', async () => {
     const service = startProcess(MAIN, { PORT: '0' });
     expect((await service.exited).code).toBe(1);

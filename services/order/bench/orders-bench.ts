@@ -3,12 +3,23 @@
 // POST handler on the same machine. Prints figures; never fails on timing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startEmbeddedPostgres } from '@self-healing-shop/embedded-postgres';
 import { cpuByGroup, cpuDelta } from './cpu-usage.ts';
+import {
+  confirmedOrders,
+  connectionsByPort,
+  connectionsOpened,
+  preloadStatementStats,
+  readStatements,
+  requestsByRoute,
+  resetStatements,
+} from './round-trips.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
@@ -44,7 +55,7 @@ async function start(name: string, script: string, env: Record<string, string>):
       ...env,
       PORT: String(port),
       HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
       POD_NAME: `${name}-bench`,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -52,7 +63,7 @@ async function start(name: string, script: string, env: Record<string, string>):
   children.push(child);
   if (child.pid !== undefined) childNames.set(child.pid, name);
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
     try {
@@ -61,7 +72,7 @@ async function start(name: string, script: string, env: Record<string, string>):
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${name} not ready within 30 s`);
+    if (Date.now() > deadline) throw new Error(`${name} not ready within 120 s`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -191,7 +202,12 @@ async function outboxDrained(order: string, deadlineMs: number): Promise<boolean
   return false;
 }
 
-const pg = await startEmbeddedPostgres();
+// PostgreSQL starts twice: pg_stat_statements (statements per order) must be preloaded, which needs a restart.
+const pgDir = await mkdtemp(join(tmpdir(), 'orders-bench-'));
+const first = await startEmbeddedPostgres({ dir: pgDir });
+await preloadStatementStats(first.url);
+await first.stop();
+const pg = await startEmbeddedPostgres({ dir: pgDir });
 try {
   const db = { DATABASE_URL: pg.url };
   const [inventory, notification] = await Promise.all([
@@ -206,28 +222,63 @@ try {
   const bare = await start('bare', 'services/order/bench/bare-express.ts', {});
 
   console.log(
-    `POST /orders, ${CONNECTIONS} connections, ${DURATION_S} s each (warm-up 3 s), unique Idempotency-Key per request`,
+    `${new Date().toISOString()} (load average ${loadavg()[0]!.toFixed(1)}): POST /orders, ${CONNECTIONS} connections, ` +
+      `${DURATION_S} s each (warm-up 3 s), unique Idempotency-Key per request`,
   );
   await drive(order, 3);
+  const services = { order, inventory, notification };
+  const ports = [...Object.values(services).map((u) => Number(new URL(u).port)), pg.port];
+  const requestsBefore = await Promise.all(Object.values(services).map(requestsByRoute));
+  const confirmedBefore = await confirmedOrders(order);
+  const dbBefore = await resetStatements(pg.url);
+  const connectionsBefore = connectionsByPort(ports);
   const cpuBefore = cpuByGroup(childNames);
   const orders = await drive(order, DURATION_S);
   const cpu = cpuDelta(cpuBefore, cpuByGroup(childNames));
+  const opened = connectionsOpened(connectionsBefore, connectionsByPort(ports));
+  const requestsAfter = await Promise.all(Object.values(services).map(requestsByRoute));
+  // Orders confirmed in the window, those whose answer was still in flight when it closed included.
+  const confirmed = (await confirmedOrders(order)) - confirmedBefore;
+  const sql = await readStatements(pg.url, dbBefore);
   await drive(bare, 2);
   const baseline = await drive(bare, DURATION_S);
   console.log(line('order (whole platform)', orders));
   console.log(line('bare Express 5 POST', baseline));
-  if (cpu.size > 0 && orders.ok > 0) {
+  if (cpu.size > 0 && confirmed > 0) {
     // What bounds throughput on a small machine, and does not depend on other load as orders/s does.
-    const perOrder = (ms: number) => `${((ms / orders.ok) * 1000).toFixed(0)} µs`;
+    const perOrder = (ms: number) => `${((ms / confirmed) * 1000).toFixed(0)} µs`;
     const groups = ['order', 'inventory', 'notification', 'postgres', 'bench'];
     const total = groups.reduce((sum, g) => sum + (cpu.get(g) ?? 0), 0);
     console.log(
-      `CPU per confirmed order: ${groups.map((g) => `${g} ${perOrder(cpu.get(g) ?? 0)}`).join(', ')}; total ${perOrder(total)}`,
+      `CPU per confirmed order (${confirmed} confirmed in the window): ${groups.map((g) => `${g} ${perOrder(cpu.get(g) ?? 0)}`).join(', ')}; total ${perOrder(total)}`,
     );
   }
   console.log(
     `order / bare: ${((orders.okPerS / baseline.okPerS) * 100).toFixed(1)} % of the throughput, p99 ${(orders.p99 / baseline.p99).toFixed(1)}x`,
   );
+  if (confirmed > 0) {
+    const per = (n: number) => (n / confirmed).toFixed(2);
+    const calls = sql.statements.reduce((sum, st) => sum + st.calls, 0);
+    console.log(
+      `per confirmed order (${confirmed}): SQL statements = round trips ${per(calls)}, commits ${per(sql.delta.commits)}, ` +
+        `WAL fsyncs ${per(sql.delta.walFsyncs)}, WAL writes ${per(sql.delta.walWrites)}`,
+    );
+    const names = Object.keys(services);
+    const hops = names.map((name, i) => {
+      const delta = [...requestsAfter[i]!].map(([route, n]) => [
+        route,
+        n - (requestsBefore[i]!.get(route) ?? 0),
+      ]);
+      const shown = delta.filter(([, n]) => Number(n) > 0).map(([route, n]) => `${route} ${per(Number(n))}`);
+      return `${name}: ${shown.join(', ')}`;
+    });
+    console.log(`HTTP requests answered per confirmed order: ${hops.join('; ')}`);
+    console.log(
+      `TCP connections opened during the run: ${[...names, 'postgres'].map((name, i) => `to ${name} ${opened.get(ports[i]!) ?? 0}`).join(', ')}`,
+    );
+    for (const st of sql.statements.filter((x) => x.calls / confirmed >= 0.01).slice(0, 15))
+      console.log(`  ${per(st.calls).padStart(6)} × ${st.query.replace(/\s+/g, ' ').slice(0, 110)}`);
+  }
   console.log(await hotProduct(order, inventory, HOT_ORDERS, 1_000));
   console.log(await hotProduct(order, inventory, 100, 60));
   const outbox = await fetch(`${order}/metrics`).then((r) => r.text());
@@ -245,4 +296,5 @@ try {
     ),
   );
   await pg.stop();
+  await rm(pgDir, { recursive: true, force: true });
 }
