@@ -121,3 +121,25 @@ export interface TraceView extends TraceSummary {
 export interface TraceList {
   readonly items: readonly TraceSummary[];
 }
+
+/** The Grafana datasource uid of the trace backend on KIND (monitoring/kube-prometheus-stack-values.yaml). */
+export const TRACES_DATASOURCE_UID = 'jaeger';
+
+/**
+ * Where a person sees one trace: the console's trace view on the local runtime, Grafana's Explore on the
+ * trace datasource on KIND. Both listen on the same host port (`LOCAL_PORTS.console`, Grafana's on KIND).
+ */
+export function traceViewUrl(
+  traceId: string,
+  runtime: 'local' | 'kubernetes',
+  base = 'http://127.0.0.1:3000',
+): string {
+  const root = base.replace(/\/$/, '');
+  if (runtime === 'local') return `${root}/#/traces/${traceId}`;
+  const pane = {
+    datasource: TRACES_DATASOURCE_UID,
+    queries: [{ refId: 'A', datasource: { type: 'jaeger', uid: TRACES_DATASOURCE_UID }, query: traceId }],
+    range: { from: 'now-6h', to: 'now' },
+  };
+  return `${root}/explore?schemaVersion=1&panes=${encodeURIComponent(JSON.stringify({ trace: pane }))}`;
+}
