@@ -1,13 +1,14 @@
 // Traces on the real local runtime: replicas export with the OTLP environment the runtime gives them,
 // the control API keeps the spans, and the console (headless Chromium, playwright-core) finds a trace
 // and draws it as a waterfall.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { renderReportHtml, type ChaosReportLike } from '@self-healing-shop/console';
 import { RESILIENCE_SPAN_EVENTS } from '@self-healing-shop/contracts';
 import type { TraceList } from '@self-healing-shop/contracts';
 import { startRuntime, type Runtime } from '../../src/index.ts';
@@ -82,6 +83,9 @@ afterAll(async () => {
   await runtime?.stop();
   if (tmp) await rm(tmp, { recursive: true, force: true });
 }, 60_000);
+
+// Browser steps on a loaded 2-core machine can take longer than Jest's default 30 s.
+jest.setTimeout(90_000);
 
 describe('traces on the local runtime', () => {
   it('receives the spans every replica exports with the OTLP environment the runtime gives it', async () => {
@@ -185,6 +189,39 @@ describe('traces on the local runtime', () => {
     const { page } = await openPage(`#/traces/${'f'.repeat(32)}`);
     const message = await page.waitForSelector('.traces-body .bad');
     expect(await message.textContent()).toContain('no trace ffffffff');
+    await page.close();
+  });
+
+  it('lists the failed orders of a chaos report with links to their traces (report.html opened from disk)', async () => {
+    const fixture = JSON.parse(
+      await readFile(join(repoRoot, 'packages/console/test/fixtures/report.json'), 'utf8'),
+    ) as ChaosReportLike;
+    const [first, ...rest] = fixture.load!.segments!;
+    const failedTraces = [
+      {
+        traceId: order.traceId,
+        kind: 'http_503',
+        idempotencyKey: 'key-e2e-1',
+        at: first!.report.startedAt as string,
+      },
+    ];
+    const report: ChaosReportLike = {
+      ...fixture,
+      load: {
+        ...fixture.load,
+        segments: [{ ...first!, report: { ...first!.report, failedTraces } }, ...rest],
+      },
+    };
+    const file = join(tmp, 'report.html');
+    await writeFile(file, renderReportHtml(report));
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(file).href);
+    const link = await page.waitForSelector(
+      `#failed-orders tr[data-trace-id="${order.traceId}"] a.trace-link`,
+    );
+    // Opened from disk, the link leads to the console's trace view on its usual port.
+    expect(await link.getAttribute('href')).toBe(`http://127.0.0.1:3000/#/traces/${order.traceId}`);
+    expect(await page.textContent('#failed-orders h2')).toBe('Failed orders (1)');
     await page.close();
   });
 });
