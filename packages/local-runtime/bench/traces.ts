@@ -1,6 +1,6 @@
 // The trace receiver's cost: OTLP/HTTP JSON exports of 100 traces × 5 spans (about one OTel SDK batch,
 // each with new ids; the body is built in the same process) posted to the control API's /v1/traces, then the store's heap when full (its default bound of
-// 20,000 spans) and the time of a query over it. Prints figures, never fails on timing.
+// 50,000 spans) and the time of a query over it. Prints figures, never fails on timing.
 // Usage: pnpm --filter @self-healing-shop/local-runtime bench:traces [-- --exports 200]
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';

@@ -45,7 +45,7 @@ export interface AssemblyOptions {
   readonly backoff?: BackoffPolicy;
   /** The admin token every replica gets (`ADMIN_TOKEN`); default: `$ADMIN_TOKEN`, else `LOCAL_ADMIN_TOKEN`. */
   readonly adminToken?: string;
-  /** Bounds of the in-memory trace store (default 20,000 spans, 15 minutes). */
+  /** Bounds of the in-memory trace store (default 50,000 spans, 30 minutes). */
   readonly traces?: TraceStoreOptions;
 }
 

@@ -6,9 +6,12 @@ import type { DecodedSpan } from './otlp-json.ts';
 export type DropReason = 'evicted' | 'expired' | 'trace_full' | 'rejected';
 
 export interface TraceStoreOptions {
-  /** Spans kept at most, all traces together; beyond it the least recently updated traces go. Default 20,000. */
+  /**
+   * Spans kept at most, all traces together; beyond it the least recently updated traces without an
+   * error go first, then the others. Default 50,000 (about 35 MiB).
+   */
   readonly maxSpans?: number;
-  /** A trace not updated for this long goes. Default 15 minutes. */
+  /** A trace not updated for this long goes. Default 30 minutes (a chaos run and the reading of its report). */
   readonly maxAgeMs?: number;
   /** Spans kept at most per trace; later ones are dropped. Default 1,000. */
   readonly maxSpansPerTrace?: number;
@@ -30,6 +33,8 @@ export const MAX_TRACE_LIMIT = 500;
 interface Entry {
   readonly spans: Map<string, DecodedSpan>;
   updatedAt: number;
+  /** Has an ERROR span: kept longer when the span limit evicts (failed orders are the ones looked for). */
+  failed: boolean;
   summary: TraceSummary | undefined;
 }
 
@@ -104,8 +109,8 @@ export class TraceStore {
   readonly dropped: Record<DropReason, number> = { evicted: 0, expired: 0, trace_full: 0, rejected: 0 };
 
   constructor(options: TraceStoreOptions = {}) {
-    this.maxSpans = options.maxSpans ?? 20_000;
-    this.maxAgeMs = options.maxAgeMs ?? 15 * 60_000;
+    this.maxSpans = options.maxSpans ?? 50_000;
+    this.maxAgeMs = options.maxAgeMs ?? 30 * 60_000;
     this.maxSpansPerTrace = options.maxSpansPerTrace ?? 1_000;
     for (const [name, value] of Object.entries({
       maxSpans: this.maxSpans,
@@ -141,6 +146,7 @@ export class TraceStore {
       const entry = this.#traces.get(span.traceId) ?? {
         spans: new Map(),
         updatedAt: now,
+        failed: false,
         summary: undefined,
       };
       const replaces = entry.spans.has(span.spanId);
@@ -150,6 +156,7 @@ export class TraceStore {
       }
       entry.spans.set(span.spanId, span);
       entry.updatedAt = now;
+      if (span.status.code === 'ERROR') entry.failed = true;
       entry.summary = undefined;
       if (!replaces) this.#spanCount += 1;
       this.#traces.delete(span.traceId);
@@ -192,10 +199,13 @@ export class TraceStore {
     this.dropped[reason] += entry.spans.size;
   }
 
+  /** Oldest first, traces without an error before those with one. */
   #evict(): void {
-    for (const [traceId, entry] of this.#traces) {
-      if (this.#spanCount <= this.maxSpans) return;
-      this.#drop(traceId, entry, 'evicted');
+    for (const keepFailed of [true, false]) {
+      for (const [traceId, entry] of this.#traces) {
+        if (this.#spanCount <= this.maxSpans) return;
+        if (!(keepFailed && entry.failed)) this.#drop(traceId, entry, 'evicted');
+      }
     }
   }
 

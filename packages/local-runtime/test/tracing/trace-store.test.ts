@@ -4,7 +4,7 @@ import { TraceStore } from '../../src/tracing/trace-store.ts';
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
 
-function span(trace: number, index: number, startMs = 1_000 + trace): DecodedSpan {
+function span(trace: number, index: number, startMs = 1_000 + trace, failed = false): DecodedSpan {
   const startNs = BigInt(startMs) * 1_000_000n;
   return {
     traceId: hex(trace + 1, 32),
@@ -15,7 +15,7 @@ function span(trace: number, index: number, startMs = 1_000 + trace): DecodedSpa
     service: index === 0 ? 'order' : 'inventory',
     startNs: startNs + BigInt(index),
     endNs: startNs + 5_000_000n,
-    status: { code: 'UNSET' },
+    status: { code: failed ? 'ERROR' : 'UNSET' },
     attributes: {},
     resource: {},
     events: [],
@@ -39,6 +39,21 @@ describe('trace store bounds', () => {
     expect(store.get(hex(3, 32))).toBeUndefined();
     expect(store.get(hex(1, 32))?.spanCount).toBe(3);
     expect(store.list().map((t) => t.traceId)).toEqual([hex(4, 32), hex(1, 32)]);
+  });
+
+  it('evicts traces without an error before older traces with one, and those only when nothing else is left', () => {
+    const store = new TraceStore({ maxSpans: 4 });
+    store.add([span(0, 0, 1_000, true), span(0, 1)]); // failed, the oldest
+    store.add([span(1, 0), span(1, 1)]);
+    store.add([span(2, 0), span(2, 1)]);
+    expect(store.get(hex(1, 32))).toBeDefined();
+    expect(store.get(hex(2, 32))).toBeUndefined();
+    expect(store.get(hex(3, 32))).toBeDefined();
+    expect(store.list({ error: true }).map((t) => t.traceId)).toEqual([hex(1, 32)]);
+    store.add([span(3, 0, 1_003, true), span(3, 1), span(3, 2)]);
+    // Only failed traces are left to evict: the older one goes.
+    expect(store.get(hex(1, 32))).toBeUndefined();
+    expect(store.spanCount).toBe(3);
   });
 
   it('forgets traces not updated within the age limit', () => {
