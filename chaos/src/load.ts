@@ -102,5 +102,8 @@ export function mergeReports(reports: readonly LoadReport[]): LoadReport | undef
     endedAt: reports[reports.length - 1]!.endedAt,
     products: [...new Set(reports.flatMap((r) => r.products))],
     acknowledged: reports.flatMap((r) => r.acknowledged),
+    // Each segment's list is bounded by the load generator; there are few segments.
+    failedTraces: reports.flatMap((r) => r.failedTraces),
+    failedTracesOmitted: reports.reduce((s, r) => s + r.failedTracesOmitted, 0),
   };
 }

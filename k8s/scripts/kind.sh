@@ -251,6 +251,7 @@ cmd_wait() {
     kubectl_ -n "$NAMESPACE" rollout status "deployment/$service" --timeout "$ROLLOUT_TIMEOUT"
   done
   kubectl_ -n "$MONITORING_NAMESPACE" rollout status deployment/pushgateway --timeout "$ROLLOUT_TIMEOUT"
+  kubectl_ -n "$MONITORING_NAMESPACE" rollout status deployment/jaeger --timeout "$ROLLOUT_TIMEOUT"
   kubectl_ -n "$NAMESPACE" get pods -o wide
 }
 
@@ -284,6 +285,7 @@ cmd_urls() {
 ==> self-healing-shop is up on KIND (cluster $CLUSTER, kubectl context $CONTEXT)
     order        $order   (e.g. curl -s $order/ready)
     Grafana      $grafana   login admin / $GRAFANA_PASSWORD  (dashboards: Self-healing shop / ...)
+    Traces       $grafana/explore (datasource Jaeger; latency panels link to the traces of their service)
     Prometheus   $prometheus
     Pushgateway  $pushgateway   (chaos figures)
     Host ports are picked free per cluster; print them again with: bash k8s/scripts/kind.sh urls

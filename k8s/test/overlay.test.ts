@@ -113,8 +113,12 @@ describe('kind.sh deploy', () => {
   });
 
   it('holds the dashboards of monitoring/dashboards as ConfigMaps, unchanged', () => {
+    // The dashboards are the ConfigMaps labelled for Grafana's sidecar (jaeger-config is Jaeger's own).
     const maps = deploy.objects.filter(
-      (o) => o.kind === 'ConfigMap' && o.metadata.namespace === 'monitoring',
+      (o) =>
+        o.kind === 'ConfigMap' &&
+        o.metadata.namespace === 'monitoring' &&
+        o.metadata.labels?.['grafana_dashboard'] === '1',
     );
     const files = Object.fromEntries(maps.flatMap((m) => Object.entries(m.data as Record<string, string>)));
     expect(Object.keys(files).sort()).toEqual(['platform-overview.json', 'resilience.json']);

@@ -1,3 +1,4 @@
+import { traceViewUrl } from '@self-healing-shop/contracts';
 import { formatDuration } from '@self-healing-shop/loadgen';
 import type { ChaosReport } from './report.ts';
 
@@ -13,6 +14,23 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly st
 }
 
 const ms = (n: number | undefined): string => (n === undefined ? '-' : formatDuration(n));
+
+const FAILED_SHOWN = 5;
+
+/** The traces of the first failed orders, each a link a person can open (all of them are in report.html). */
+export function failedOrderLines(report: ChaosReport): string[] {
+  const total = report.load.total;
+  const failed = total?.failedTraces ?? [];
+  if (!total || failed.length === 0) return [];
+  const runtime = report.target.kind === 'kubernetes' ? 'kubernetes' : 'local';
+  const count = failed.length + total.failedTracesOmitted;
+  return [
+    `traces of failed orders (${count}; first ${Math.min(FAILED_SHOWN, failed.length)}, all in report.html):`,
+    ...failed
+      .slice(0, FAILED_SHOWN)
+      .map((f) => `  ${f.at}  ${f.kind.padEnd(12)}  ${traceViewUrl(f.traceId, runtime)}`),
+  ];
+}
 
 export function renderSummary(report: ChaosReport): string {
   const out: string[] = [];
@@ -63,6 +81,7 @@ export function renderSummary(report: ChaosReport): string {
       `load: ${total.sent} orders, ${total.succeeded} succeeded, ${total.failed} failed${errors ? ` (${errors})` : ''}; ` +
         `latency p50 ${ms(total.latencyMs.p50)} p95 ${ms(total.latencyMs.p95)} p99 ${ms(total.latencyMs.p99)}`,
     );
+    out.push(...failedOrderLines(report));
   }
   out.push(
     '',

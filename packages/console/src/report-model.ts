@@ -2,6 +2,7 @@
  * What the chaos report page draws, computed from report.json: the disruption windows, kill and
  * recovery markers, MTTR per round, orders per second and latency percentiles over time.
  */
+import { traceViewUrl } from '@self-healing-shop/contracts';
 import type { ChaosReportLike, LoadReportLike, RoundLike } from './report-types.ts';
 
 export interface Marker {
@@ -41,6 +42,18 @@ export interface RoundRow {
   readonly mttrMs: number | null;
 }
 
+/** A failed order of the run, with where to see its trace. */
+export interface FailedOrderRow {
+  readonly traceId: string;
+  readonly kind: string;
+  readonly idempotencyKey: string;
+  readonly at: string;
+  /** The load segment it was sent in (`baseline`, `fault`, ...). */
+  readonly segment: string;
+  /** The console's trace view (local runtime) or Grafana Explore on the trace datasource (KIND). */
+  readonly traceUrl: string;
+}
+
 export interface ReportView {
   readonly experiment: string;
   readonly description: string;
@@ -62,6 +75,11 @@ export interface ReportView {
   readonly windows: DisruptionWindow[];
   readonly markers: Marker[];
   readonly load: LoadSeries;
+  /** `local` or `kubernetes`: where the trace links lead. */
+  readonly runtime: 'local' | 'kubernetes';
+  readonly failedOrders: FailedOrderRow[];
+  /** Failed orders the load generator did not list (beyond its bound). */
+  readonly failedOrdersOmitted: number;
 }
 
 function epochMs(t: string | number): number {
@@ -169,6 +187,32 @@ export function invariantsLine(report: ChaosReportLike): string | null {
   return `invariants checked: ${found === 0 ? 'no violation' : `${found} violation(s)`}${settled}`;
 }
 
+/** Failed orders per segment in time order, else those of the total (a report without segments). */
+export function failedOrders(
+  report: ChaosReportLike,
+  runtime: 'local' | 'kubernetes',
+): { rows: FailedOrderRow[]; omitted: number } {
+  const segments = report.load?.segments ?? [];
+  const sources =
+    segments.length > 0
+      ? segments.map((s) => ({ name: s.name, report: s.report }))
+      : report.load?.total
+        ? [{ name: 'total', report: report.load.total }]
+        : [];
+  const rows = sources.flatMap(({ name, report: r }) =>
+    (r.failedTraces ?? []).map((f) => ({
+      traceId: f.traceId,
+      kind: f.kind,
+      idempotencyKey: f.idempotencyKey ?? '',
+      at: f.at ?? '',
+      segment: name,
+      traceUrl: traceViewUrl(f.traceId, runtime),
+    })),
+  );
+  const omitted = sources.reduce((n, s) => n + (s.report.failedTracesOmitted ?? 0), 0);
+  return { rows: rows.sort((a, b) => a.at.localeCompare(b.at)), omitted };
+}
+
 export function reportView(report: ChaosReportLike): ReportView {
   const input: unknown = report;
   const shape = input as { rounds?: unknown; verdict?: unknown } | null;
@@ -181,6 +225,8 @@ export function reportView(report: ChaosReportLike): ReportView {
     throw new Error('not a chaos report: expected report.json of `pnpm chaos run` (rounds, verdict, …)');
   }
   const counted = report.load?.counted ?? report.load?.total;
+  const runtime = report.target?.kind === 'kubernetes' ? 'kubernetes' : 'local';
+  const failed = failedOrders(report, runtime);
   return {
     experiment: report.experiment.name,
     description: report.experiment.description ?? '',
@@ -211,5 +257,8 @@ export function reportView(report: ChaosReportLike): ReportView {
     windows: disruptionWindows(report.rounds),
     markers: markers(report.rounds),
     load: loadSeries(report),
+    runtime,
+    failedOrders: failed.rows,
+    failedOrdersOmitted: failed.omitted,
   };
 }

@@ -21,6 +21,14 @@ export interface LoadReportLike {
   readonly startedAt: string | number;
   readonly endedAt: string | number;
   readonly errorsByKind?: Readonly<Record<string, number>>;
+  /** The load generator's failed requests with the trace each started (loadgen `FailedRequest`). */
+  readonly failedTraces?: ReadonlyArray<{
+    readonly traceId: string;
+    readonly kind: string;
+    readonly idempotencyKey?: string;
+    readonly at?: string;
+  }>;
+  readonly failedTracesOmitted?: number;
 }
 
 /**

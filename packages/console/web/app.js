@@ -1,8 +1,9 @@
 /* global document, window */
-// The console's shell: the nav and a hash router (#/d/<uid>, #/live, #/chaos).
+// The console's shell: the nav and a hash router (#/d/<uid>, #/live, #/chaos, #/traces[/<traceId>]).
 import { showDashboard } from './dashboards.js';
 import { showLive } from './live.js';
 import { showChaos } from './chaos.js';
+import { showTraces } from './traces.js';
 import { getJson } from './http.js';
 
 const main = document.getElementById('main');
@@ -21,6 +22,7 @@ async function start() {
     ...list.items.map((d) => ({ href: `#/d/${d.uid}`, text: d.title })),
     { href: '#/live', text: 'Live platform' },
     { href: '#/chaos', text: 'Chaos' },
+    { href: '#/traces', text: 'Traces' },
   ];
   nav.replaceChildren(
     ...links.map((l) => {
@@ -42,6 +44,7 @@ async function start() {
     if (d) stopCurrent = showDashboard(ctx, decodeURIComponent(d[1]));
     else if (hash.startsWith('#/live')) stopCurrent = showLive(ctx);
     else if (hash.startsWith('#/chaos')) stopCurrent = showChaos(ctx);
+    else if (hash.startsWith('#/traces')) stopCurrent = showTraces(ctx, hash);
     else main.textContent = `Unknown page ${hash}`;
   };
   window.addEventListener('hashchange', route);

@@ -211,6 +211,67 @@
     return el('ol', { class: 'timeline' }, ...items);
   }
 
+  // Served by the console (in its Chaos page's frame): the trace view of the same console, in the top
+  // window. Opened from disk or a CI artifact: the absolute link the report carries.
+  function traceLink(row) {
+    const local = isLocalLink(row) && /^https?:$/.test(window.location.protocol);
+    return el(
+      'a',
+      local
+        ? { href: `/#/traces/${row.traceId}`, target: '_top', class: 'trace-link' }
+        : { href: row.traceUrl, target: '_blank', rel: 'noopener', class: 'trace-link' },
+      row.traceId,
+    );
+  }
+  function isLocalLink(row) {
+    return row.traceUrl.includes('/#/traces/');
+  }
+
+  function failedOrders(view) {
+    const total = view.failedOrders.length + view.failedOrdersOmitted;
+    const box = el('section', { id: 'failed-orders' });
+    box.append(el('h2', {}, `Failed orders (${total})`));
+    if (view.failedOrdersOmitted > 0)
+      box.append(
+        el(
+          'p',
+          { class: 'meta' },
+          `The first ${view.failedOrders.length} are listed; ${view.failedOrdersOmitted} more were not kept.`,
+        ),
+      );
+    box.append(
+      el(
+        'table',
+        { class: 'failed-orders' },
+        el(
+          'thead',
+          {},
+          el(
+            'tr',
+            {},
+            ...['sent at', 'segment', 'error', 'Idempotency-Key', 'trace'].map((h) => el('th', {}, h)),
+          ),
+        ),
+        el(
+          'tbody',
+          {},
+          ...view.failedOrders.map((row) =>
+            el(
+              'tr',
+              { 'data-trace-id': row.traceId },
+              el('td', {}, row.at),
+              el('td', {}, row.segment),
+              el('td', { class: 'bad' }, row.kind),
+              el('td', {}, row.idempotencyKey),
+              el('td', {}, traceLink(row)),
+            ),
+          ),
+        ),
+      ),
+    );
+    return box;
+  }
+
   window.renderChaosReport = function renderChaosReport(view, root) {
     root.replaceChildren();
     root.append(
@@ -257,6 +318,7 @@
       );
     }
     root.append(el('h2', {}, 'Rounds and MTTR'), rounds(view));
+    if (view.failedOrders.length + view.failedOrdersOmitted > 0) root.append(failedOrders(view));
     const charts = el('div', { class: 'charts' });
     root.append(
       el('h2', {}, 'Load during the run'),

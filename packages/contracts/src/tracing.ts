@@ -40,3 +40,106 @@ export const RESILIENCE_SPAN_EVENTS = {
   timeout: 'resilience.timeout',
   limitRejected: 'resilience.limit_rejected',
 } as const;
+
+/**
+ * The local runtime's trace query API (control API, `GET /traces` and `GET /traces/:traceId`), as the
+ * runtime serves it and the console and the chaos report read it. Ids are lowercase hex (trace 32
+ * characters, span 16), as in OTLP/JSON; times are ISO 8601 with milliseconds plus offsets in ms.
+ */
+export type SpanAttributeValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly SpanAttributeValue[]
+  | { readonly [key: string]: SpanAttributeValue };
+
+export type SpanStatusCode = 'UNSET' | 'OK' | 'ERROR';
+
+/** One item of `GET /traces` (newest first). */
+export interface TraceSummary {
+  readonly traceId: string;
+  /** The root span's name, else the earliest span's (the root may not have arrived yet). */
+  readonly name: string;
+  /** The service of that span. */
+  readonly service: string;
+  /** Every service with a span in the trace, sorted. */
+  readonly services: readonly string[];
+  /** The earliest span's start. */
+  readonly startedAt: string;
+  /** From the earliest start to the latest end. */
+  readonly durationMs: number;
+  readonly spanCount: number;
+  /** Spans with status ERROR. */
+  readonly errorCount: number;
+  /** Values of `shop.order.id` / `shop.idempotency_key` found on its spans. */
+  readonly orderIds: readonly string[];
+  readonly idempotencyKeys: readonly string[];
+}
+
+export interface SpanEventView {
+  readonly name: string;
+  readonly at: string;
+  /** Since the trace's start. */
+  readonly offsetMs: number;
+  readonly attributes: Readonly<Record<string, SpanAttributeValue>>;
+}
+
+export interface SpanLinkView {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly attributes: Readonly<Record<string, SpanAttributeValue>>;
+}
+
+export interface SpanView {
+  readonly spanId: string;
+  /** null for a root span. */
+  readonly parentSpanId: string | null;
+  readonly name: string;
+  /** OTLP span kind without its prefix: INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER, UNSPECIFIED. */
+  readonly kind: string;
+  /** The resource's `service.name`. */
+  readonly service: string;
+  readonly startedAt: string;
+  /** Since the trace's start. */
+  readonly offsetMs: number;
+  readonly durationMs: number;
+  readonly status: { readonly code: SpanStatusCode; readonly message?: string };
+  readonly attributes: Readonly<Record<string, SpanAttributeValue>>;
+  /** Resource attributes other than service.name (service.instance.id, host, ...). */
+  readonly resource: Readonly<Record<string, SpanAttributeValue>>;
+  readonly events: readonly SpanEventView[];
+  readonly links: readonly SpanLinkView[];
+}
+
+/** `GET /traces/:traceId`: the summary and every span kept, sorted by start. */
+export interface TraceView extends TraceSummary {
+  readonly spans: readonly SpanView[];
+}
+
+/** `GET /traces` answer. */
+export interface TraceList {
+  readonly items: readonly TraceSummary[];
+}
+
+/** The Grafana datasource uid of the trace backend on KIND (monitoring/kube-prometheus-stack-values.yaml). */
+export const TRACES_DATASOURCE_UID = 'jaeger';
+
+/**
+ * Where a person sees one trace: the console's trace view on the local runtime, Grafana's Explore on the
+ * trace datasource on KIND. Both listen on the same host port (`LOCAL_PORTS.console`, Grafana's on KIND).
+ */
+export function traceViewUrl(
+  traceId: string,
+  runtime: 'local' | 'kubernetes',
+  base = 'http://127.0.0.1:3000',
+): string {
+  const root = base.replace(/\/$/, '');
+  if (runtime === 'local') return `${root}/#/traces/${traceId}`;
+  const pane = {
+    datasource: TRACES_DATASOURCE_UID,
+    queries: [{ refId: 'A', datasource: { type: 'jaeger', uid: TRACES_DATASOURCE_UID }, query: traceId }],
+    range: { from: 'now-6h', to: 'now' },
+  };
+  return `${root}/explore?schemaVersion=1&panes=${encodeURIComponent(JSON.stringify({ trace: pane }))}`;
+}

@@ -16,6 +16,8 @@ Sends POST /orders at a fixed rate (open model) to the order front and prints a 
   --products-url <url>   inventory front for GET /products (default: the url's host, port ${LOCAL_PORTS.inventory} when it is on ${LOCAL_PORTS.order})
   --timeout <time>       per request (default 5s)
   --max-in-flight <n>    requests in flight at most; beyond it they count as overload
+  --no-trace             send no traceparent (default: a fresh sampled one per request, and the
+                         trace ids of failed requests in the report)
   --json                 print the report as JSON on stdout`;
 
 async function main(argv: string[]): Promise<number> {
@@ -23,6 +25,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args: argv,
+      allowNegative: true,
       options: {
         rate: { type: 'string', default: '10' },
         duration: { type: 'string', default: '10s' },
@@ -31,6 +34,7 @@ async function main(argv: string[]): Promise<number> {
         timeout: { type: 'string', default: '5s' },
         'max-in-flight': { type: 'string' },
         json: { type: 'boolean', default: false },
+        trace: { type: 'boolean', default: true },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -55,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
       durationMs: parseDuration(values.duration),
       timeoutMs: parseDuration(values.timeout),
       maxInFlight,
+      trace: values.trace,
     });
   } catch (error) {
     console.error(`${(error as Error).message}\n\n${USAGE}`);

@@ -1,5 +1,7 @@
-export { startLoad, MAX_RATE, MAX_DURATION_MS } from './load.ts';
-export type { LoadHandle, LoadOptions, LoadReport, LoadSnapshot } from './load.ts';
+export { startLoad, MAX_RATE, MAX_DURATION_MS, MAX_FAILED_TRACES } from './load.ts';
+export type { FailedRequest, LoadHandle, LoadOptions, LoadReport, LoadSnapshot } from './load.ts';
+export { newTraceParent } from './traceparent.ts';
+export type { TraceParent } from './traceparent.ts';
 export { Percentiles, percentile, percentilesOf, summarise } from './percentiles.ts';
 export type { LatencySummary, PercentilesOptions } from './percentiles.ts';
 export { localUrl } from './target.ts';

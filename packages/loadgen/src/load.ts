@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
 import { DEFAULT_PRODUCTS, fetchProducts, randomOrder } from './order-body.ts';
-import { LOCAL_PORTS } from '@self-healing-shop/contracts';
+import { LOCAL_PORTS, TRACEPARENT_HEADER } from '@self-healing-shop/contracts';
 import { Percentiles, type LatencySummary } from './percentiles.ts';
 import { localUrl } from './target.ts';
+import { newTraceParent } from './traceparent.ts';
 
 export const MAX_RATE = 5_000;
 export const MAX_DURATION_MS = 3_600_000;
+/** Failed requests whose trace the report keeps at most (the first ones: a run's failures start together). */
+export const MAX_FAILED_TRACES = 500;
 
 export interface LoadOptions {
   /** The order front, e.g. http://127.0.0.1:8080 (POSTs go to /orders), or a full URL with its path. */
@@ -34,6 +37,22 @@ export interface LoadOptions {
   readonly maxInFlight?: number;
   readonly signal?: AbortSignal;
   readonly random?: () => number;
+  /**
+   * Send a fresh sampled W3C `traceparent` on every request, and keep the trace of every failed one
+   * (default true). false sends none: the services' own sampling decides.
+   */
+  readonly trace?: boolean;
+}
+
+/** A request that failed (any answer but 2xx, or a transport error), with the trace it started. */
+export interface FailedRequest {
+  readonly traceId: string;
+  /** `http_503`, `ECONNRESET`, `timeout`, ... as in errorsByKind. */
+  readonly kind: string;
+  /** The request's Idempotency-Key (the order has no id when it failed). */
+  readonly idempotencyKey: string;
+  /** ISO 8601, when it was sent. */
+  readonly at: string;
 }
 
 export interface LoadSnapshot {
@@ -60,6 +79,13 @@ export interface LoadReport {
   readonly acknowledged: readonly string[];
   /** `http_503`, `http_409`, `ECONNREFUSED`, `ECONNRESET`, `timeout`, `overload`, ... */
   readonly errorsByKind: Record<string, number>;
+  /**
+   * The first MAX_FAILED_TRACES failed requests with their trace id (requests dropped as `overload`
+   * were never sent and have none); empty with `trace: false`.
+   */
+  readonly failedTraces: readonly FailedRequest[];
+  /** Failed requests with a trace beyond the list's bound. */
+  readonly failedTracesOmitted: number;
   readonly durationMs: number;
   /** The target rate. */
   readonly rate: number;
@@ -131,17 +157,19 @@ function validate(options: LoadOptions): {
 async function postOrder(
   pool: Pool,
   target: URL,
-  body: string,
+  request: { body: string; idempotencyKey: string; traceparent: string | undefined },
   signal: AbortSignal,
   timeoutMs: number,
 ): Promise<{ status: number; id?: string }> {
+  const { body, idempotencyKey, traceparent } = request;
   const response = await pool.request({
     path: `${target.pathname}${target.search}`,
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      'idempotency-key': randomUUID(),
+      'idempotency-key': idempotencyKey,
       'x-request-id': `loadgen-${randomUUID()}`,
+      ...(traceparent === undefined ? {} : { [TRACEPARENT_HEADER]: traceparent }),
     },
     body,
     signal,
@@ -164,6 +192,8 @@ class Tally {
   readonly errorsByKind: Record<string, number> = {};
   readonly latencies = new Percentiles();
   readonly acknowledged: string[] = [];
+  readonly failedTraces: FailedRequest[] = [];
+  failedTracesOmitted = 0;
   /** When the responses of the last second came (for the live rate). */
   readonly #recent: number[] = [];
 
@@ -183,6 +213,11 @@ class Tally {
   errored(kind: string, now: number): void {
     this.#recent.push(now);
     this.fail(kind);
+  }
+
+  traced(failure: FailedRequest): void {
+    if (this.failedTraces.length < MAX_FAILED_TRACES) this.failedTraces.push(failure);
+    else this.failedTracesOmitted += 1;
   }
 
   responsesInLastSecond(now: number): number {
@@ -207,6 +242,8 @@ function reportOf(
     latencyMs: tally.latencies.summary(),
     acknowledged: [...tally.acknowledged],
     errorsByKind: { ...tally.errorsByKind },
+    failedTraces: [...tally.failedTraces],
+    failedTracesOmitted: tally.failedTracesOmitted,
     durationMs: Math.round(t.endedAt - t.startedAt),
     rate,
     achievedRate: Math.round((tally.sent / schedulingMs) * 1000 * 10) / 10,
@@ -248,17 +285,28 @@ export function startLoad(options: LoadOptions): LoadHandle {
   let wake: () => void = () => undefined;
 
   const bodyFor = bodyMaker(options, () => products);
+  const tracing = options.trace ?? true;
 
   const send = async (): Promise<void> => {
     tally.sent += 1;
     if (tally.inFlight >= maxInFlight) return tally.fail('overload');
     tally.inFlight += 1;
     const began = performance.now();
+    const sentAt = new Date().toISOString();
     const timeout = AbortSignal.timeout(timeoutMs);
+    const parent = tracing ? newTraceParent() : undefined;
+    const request = { body: bodyFor(), idempotencyKey: randomUUID(), traceparent: parent?.header };
+    const failed = (kind: string) =>
+      parent &&
+      tally.traced({ traceId: parent.traceId, kind, idempotencyKey: request.idempotencyKey, at: sentAt });
     try {
-      tally.answered(await postOrder(pool, target, bodyFor(), timeout, timeoutMs), began, performance.now());
+      const answer = await postOrder(pool, target, request, timeout, timeoutMs);
+      tally.answered(answer, began, performance.now());
+      if (answer.status < 200 || answer.status >= 300) failed(`http_${answer.status}`);
     } catch (error) {
-      tally.errored(errorKind(error, timeout.aborted), performance.now());
+      const kind = errorKind(error, timeout.aborted);
+      tally.errored(kind, performance.now());
+      failed(kind);
     } finally {
       tally.inFlight -= 1;
       if (tally.inFlight === 0) wake();

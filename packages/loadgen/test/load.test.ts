@@ -290,9 +290,16 @@ describe('report format', () => {
       endedAt: '',
       products: [],
       acknowledged: [],
+      failedTraces: [
+        { traceId: 'a'.repeat(32), kind: 'http_503', idempotencyKey: 'k1', at: '2026-12-02T00:00:00.000Z' },
+        { traceId: 'b'.repeat(32), kind: 'timeout', idempotencyKey: 'k2', at: '2026-12-02T00:00:01.000Z' },
+      ],
+      failedTracesOmitted: 0,
     });
     expect(text).toContain('success ratio 80.00%');
     expect(text).toContain('latency ms: p50 1  p95 2  p99 3  max 4');
     expect(text).toContain('errors: http_503 1, timeout 1');
+    expect(text).toContain('traces of failed requests (2, first 2; all in --json):');
+    expect(text).toContain(`  ${'b'.repeat(32)}  timeout  2026-12-02T00:00:01.000Z`);
   });
 });

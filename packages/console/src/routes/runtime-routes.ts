@@ -4,7 +4,7 @@ import { pipeGet, UpstreamUnreachableError } from '../upstream.ts';
 import { queryString, splatPath } from './request-parts.ts';
 
 /** Control API paths the console reads (no kill or restart: the console only watches). */
-const RUNTIME_PATHS = /^(replicas|workloads|deployments|status|events)$/;
+const RUNTIME_PATHS = /^(replicas|workloads|deployments|status|events|traces|traces\/[0-9a-fA-F]{32})$/;
 
 function unreachable(res: Response, detail: string): void {
   sendProblem(
@@ -25,7 +25,7 @@ export function runtimeRoutes(controlUrl: string): Router {
         res,
         404,
         'Not a control API read endpoint',
-        `/api/runtime/${path} is not proxied; use replicas, workloads, events, status`,
+        `/api/runtime/${path} is not proxied; use replicas, workloads, events, status, traces, traces/<traceId>`,
       );
     }
     if (path === 'workloads') return sendWorkloads(controlUrl, res);

@@ -2,6 +2,8 @@ import http from 'node:http';
 import { REPLICA_SIGNALS } from '@self-healing-shop/contracts';
 import type { ReplicaSignal, ReplicaView, RuntimeInfo, WorkloadView } from '@self-healing-shop/contracts';
 import type { EventLog, RuntimeEvent } from './event-log.ts';
+import { handleTraceRoute } from '../tracing/trace-routes.ts';
+import type { TraceStore } from '../tracing/trace-store.ts';
 
 /** What the control API acts on. */
 export interface ControlTarget {
@@ -14,6 +16,8 @@ export interface ControlTarget {
   restart(name: string): boolean;
   metrics(): Promise<string>;
   info(): RuntimeInfo;
+  /** Recent traces: `POST /v1/traces` (OTLP/HTTP JSON), `GET /traces`, `GET /traces/:traceId`. */
+  readonly traces?: TraceStore;
 }
 
 const MAX_JSON_BYTES = 16 * 1024;
@@ -179,7 +183,7 @@ const TEXT = { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' };
 /**
  * The control API (`@self-healing-shop/contracts` runtime-api.ts): replicas, workloads, kill/signal,
  * restart, events (SSE with replay), metrics (kube-state-metrics names plus the chaos figures stored
- * with PUT /chaos/metrics), status.
+ * with PUT /chaos/metrics), status, and the traces (OTLP receiver and query API, `../tracing/`).
  */
 export function createControlApi(target: ControlTarget): { server: http.Server; closeStreams: () => void } {
   let chaosMetrics = '';
@@ -199,6 +203,7 @@ export function createControlApi(target: ControlTarget): { server: http.Server; 
       (parts[0] === 'workloads' || parts[0] === 'deployments') &&
       parts.length === 3 &&
       parts[2] === 'restart';
+    if (target.traces && (await handleTraceRoute(target.traces, request, response, url))) return;
     if (url.pathname === '/replicas') {
       allow('GET');
       send(response, 200, { items: target.replicas() });

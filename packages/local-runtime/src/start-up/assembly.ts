@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
-import { ADMIN_TOKEN_ENV, LOCAL_ADMIN_TOKEN } from '@self-healing-shop/contracts';
+import { ADMIN_TOKEN_ENV, LOCAL_ADMIN_TOKEN, TRACING_ENV } from '@self-healing-shop/contracts';
 import type { ReplicaView, RuntimeInfo } from '@self-healing-shop/contracts';
 import { postgresReady, postgresUrl, preparePostgres } from '@self-healing-shop/embedded-postgres';
 import type { Logger } from 'pino';
@@ -26,6 +26,9 @@ import { DeploymentController } from '../supervision/deployment-controller.ts';
 import type { ProcessLaunch, Replica } from '../supervision/replica.ts';
 import { StatefulSetController } from '../supervision/statefulset-controller.ts';
 import type { WorkloadController } from '../supervision/workload.ts';
+import { registerTraceMetrics } from '../tracing/trace-metrics.ts';
+import { TraceStore } from '../tracing/trace-store.ts';
+import type { TraceStoreOptions } from '../tracing/trace-store.ts';
 import type { RuntimePlan } from './plan.ts';
 
 const HOST = '127.0.0.1';
@@ -42,6 +45,8 @@ export interface AssemblyOptions {
   readonly backoff?: BackoffPolicy;
   /** The admin token every replica gets (`ADMIN_TOKEN`); default: `$ADMIN_TOKEN`, else `LOCAL_ADMIN_TOKEN`. */
   readonly adminToken?: string;
+  /** Bounds of the in-memory trace store (default 50,000 spans, 30 minutes). */
+  readonly traces?: TraceStoreOptions;
 }
 
 function listen(server: net.Server, port: number, what: string): Promise<number> {
@@ -75,6 +80,7 @@ export class RuntimeAssembly {
   readonly events = new EventLog();
   readonly workloads: WorkloadController[] = [];
   readonly controllers = new Map<string, DeploymentController>();
+  readonly traces: TraceStore;
   readonly frontUrls: Record<string, string> = {};
   controlUrl = '';
   state: RuntimeInfo['state'] = 'starting';
@@ -94,6 +100,7 @@ export class RuntimeAssembly {
     this.plan = plan;
     this.#options = options;
     this.#logger = logger;
+    this.traces = new TraceStore(options.traces);
   }
 
   get databaseUrl(): string | null {
@@ -140,6 +147,7 @@ export class RuntimeAssembly {
       workloads: () => this.workloads,
       autoscaler: () => this.autoscaler,
     });
+    registerTraceMetrics(registry, this.traces);
     const find = (name: string) => this.workloads.find((w) => w.spec.name === name) ?? undefined;
     const control = createControlApi({
       events: this.events,
@@ -161,6 +169,7 @@ export class RuntimeAssembly {
       },
       metrics: () => registry.metrics(),
       info: () => this.info(),
+      traces: this.traces,
     });
     this.controlUrl = `http://${HOST}:${await listen(control.server, this.plan.controlPort, 'control API')}`;
     this.#cleanups.push(async () => {
@@ -358,6 +367,9 @@ export class RuntimeAssembly {
       POD_NAME: replica.name,
       FAULT_INJECTION_ENABLED: 'true',
       [ADMIN_TOKEN_ENV]: this.#options.adminToken ?? process.env[ADMIN_TOKEN_ENV] ?? LOCAL_ADMIN_TOKEN,
+      // Spans go to the control API's OTLP receiver (the SDK appends /v1/traces), named by Deployment.
+      [TRACING_ENV.endpoint]: this.controlUrl,
+      [TRACING_ENV.serviceName]: spec.name,
     });
     if (this.databaseUrl) env['DATABASE_URL'] = this.databaseUrl;
     for (const [service, url] of Object.entries(this.frontUrls))
