@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { parse } from 'yaml';
 import type { VerifyReport } from '../src/verify/verify.ts';
 import { FakeKubeApi } from './support/fake-kube-api.ts';
+import { waitFor } from './support/kube/wait.ts';
 import { ROOT } from './support/local-runtime.ts';
 import {
   startGrafanaDouble,
@@ -129,12 +130,17 @@ describe('chaos verify --target kubernetes (API server double, Prometheus and Gr
     orders = await startOrderEndpoint(kube.shop);
     grafana = await startGrafanaDouble({ ...GRAFANA, dashboards: [...DASHBOARDS] });
   });
-  afterEach(() => {
+  afterEach(async () => {
     // Each test breaks one thing; the next starts from the healthy cluster.
     prometheus.targets = healthyTargets();
     prometheus.groups = RULE_GROUPS.map((name) => ({ name, rules: 4 }));
     grafana.dashboards = [...DASHBOARDS];
     kube.metricsServer = 'serving';
+    await waitFor(
+      'every Deployment back at 2 ready replicas',
+      () => ['order', 'inventory', 'notification'].every((name) => kube.readyReplicas(name) === 2),
+      5000,
+    );
   });
   afterAll(async () => {
     await kube.stop();
