@@ -175,6 +175,15 @@ describe('chaos verify --target kubernetes (API server double, Prometheus and Gr
     expect(kube.requests.some((r) => r.method === 'DELETE' && r.path.includes('/pods/'))).toBe(true);
   });
 
+  it('rejects bad options with exit 2 and the usage', async () => {
+    const bare = await verify(['--no-kill', '--wait', '5']);
+    expect(bare.code).toBe(2);
+    expect(bare.err).toContain('--wait');
+    const extra = await verify(['--no-kill', 'now']);
+    expect(extra.code).toBe(2);
+    expect(extra.err).toContain('unexpected arguments: now');
+  });
+
   it('refuses the pod-kill round on a cluster without --yes, touching nothing', async () => {
     const result = await verify([]);
     expect(result.code).toBe(2);
