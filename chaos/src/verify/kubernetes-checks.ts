@@ -9,7 +9,7 @@
  * --prometheus-url, Prometheus (no authentication) is read through that proxy, as the chaos engine
  * already reads Alertmanager; without --grafana-url the dashboards check fails and says what to pass.
  */
-import { CustomObjectsApi, CoreV1Api, Metrics, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CustomObjectsApi, CoreV1Api, Metrics, type KubeConfig } from '@kubernetes/client-node';
 import type { KubernetesTarget } from '../targets/kubernetes-target.ts';
 import { AdminProxy, parseJson } from '../targets/kubernetes/admin-proxy.ts';
 import { describeApiError } from '../targets/kubernetes/api-errors.ts';
@@ -27,7 +27,7 @@ import {
   type PrometheusApi,
   type TargetSet,
 } from './prometheus.ts';
-import { judgeWorkloads } from './workloads.ts';
+import { deploymentPending, statefulSetPending } from './rollout-status.ts';
 
 /** kube-prometheus-stack as k8s/scripts/kind.sh installs it (release `kube-prometheus-stack`, namespace `monitoring`). */
 export const CHART = {
@@ -122,16 +122,7 @@ export function kubernetesChecks(options: KubernetesChecksOptions): Check[] {
     {
       name: 'rollouts',
       next: `${kubectl} get deploy,sts,pods; bash k8s/scripts/kind.sh wait`,
-      run: () =>
-        settle(
-          async () =>
-            judgeWorkloads(await target.listWorkloads(), (lagging) =>
-              lagging.length === 0
-                ? `nothing matches ${selector} in ${namespace}: bash k8s/scripts/kind.sh deploy`
-                : `${kubectl} rollout status ${lagging.map((n) => (n === 'postgres' ? 'statefulset/' : 'deployment/') + n).join(' ')}; ${kubectl} describe pods`,
-            ),
-          waitMs,
-        ),
+      run: () => settle(() => rollouts(kc, namespace, selector, kubectl), waitMs),
     },
     {
       name: 'metrics-server',
@@ -213,6 +204,46 @@ export function kubernetesChecks(options: KubernetesChecksOptions): Check[] {
           : { status: 'skip', seen: 'not run (--no-kill)' },
     },
   ];
+}
+
+/** Every Deployment and StatefulSet matching the selector, judged as `kubectl rollout status` does. */
+async function rollouts(
+  kc: KubeConfig,
+  namespace: string,
+  selector: string,
+  kubectl: string,
+): Promise<CheckOutcome> {
+  const apps = kc.makeApiClient(AppsV1Api);
+  const [deployments, statefulSets] = await Promise.all([
+    apps.listNamespacedDeployment({ namespace, labelSelector: selector }),
+    apps.listNamespacedStatefulSet({ namespace, labelSelector: selector }),
+  ]).catch((error: unknown) => {
+    throw new Error(`cannot list workloads in ${namespace}: ${describeApiError(error)}`, { cause: error });
+  });
+  const judged = [
+    ...deployments.items.map((d) => ({
+      ref: `deployment/${d.metadata?.name}`,
+      name: d.metadata?.name ?? '',
+      ready: `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 1}`,
+      pending: deploymentPending(d),
+    })),
+    ...statefulSets.items.map((s) => ({
+      ref: `statefulset/${s.metadata?.name}`,
+      name: s.metadata?.name ?? '',
+      ready: `${s.status?.readyReplicas ?? 0}/${s.spec?.replicas ?? 1}`,
+      pending: statefulSetPending(s),
+    })),
+  ];
+  if (judged.length === 0)
+    return fail(`nothing matches ${selector} in ${namespace}`, 'bash k8s/scripts/kind.sh deploy');
+  const pending = judged.filter((w) => w.pending !== undefined);
+  const seen = judged.map((w) => `${w.name} ${w.ready}${w.pending ? ` (${w.pending})` : ''}`).join(', ');
+  return pending.length === 0
+    ? pass(`${judged.length} rollouts complete: ${seen}`)
+    : fail(
+        `not complete: ${pending.map((w) => w.name).join(', ')}; seen ${seen}`,
+        `${kubectl} rollout status ${pending.map((w) => w.ref).join(' ')}; ${kubectl} describe pods`,
+      );
 }
 
 /** GRAFANA_USER/GRAFANA_PASSWORD, else the chart's admin Secret (the values file sets it; the chart stores it there). */
