@@ -29,6 +29,7 @@ import { LocalTarget } from './targets/local-target.ts';
 import { TargetError, type Target } from './target.ts';
 import { kubernetesChecks } from './verify/kubernetes-checks.ts';
 import { localChecks } from './verify/local-checks.ts';
+import { requestJson } from './verify/http.ts';
 import { verify } from './verify/verify.ts';
 
 const DEFAULT_NOTIFICATION_URL = `http://127.0.0.1:${LOCAL_PORTS.notification}`;
@@ -377,6 +378,12 @@ async function verifyCommand(values: Values, deps: MainDeps): Promise<number> {
   const target = createTarget(values, deps, 'read');
   try {
     if (prometheusUrl) throw new UsageError('--prometheus-url: the local runtime names its own Prometheus');
+    // Nothing to check without the runtime: one message instead of every check failing alike.
+    await requestJson('the local runtime', `${values['runtime-url']}/status`).catch((error: unknown) => {
+      throw new TargetError(
+        `${(error as Error).message}: nothing to verify; start the platform with \`make up\` (or pass --runtime-url)`,
+      );
+    });
     const checks = localChecks({ target, controlUrl: values['runtime-url'], orderUrl: url, waitMs, kill });
     return (await verify(target, checks, print)).exitCode;
   } finally {

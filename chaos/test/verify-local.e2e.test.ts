@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { RuntimeInfo, WorkloadView } from '@self-healing-shop/contracts';
 import type { VerifyReport } from '../src/verify/verify.ts';
 import { waitFor } from './support/kube/wait.ts';
-import { startTestRuntime, type TestRuntime } from './support/local-runtime.ts';
+import { freePorts, startTestRuntime, type TestRuntime } from './support/local-runtime.ts';
 import { cleanup, runCli, type CliResult } from './support/run-cli.ts';
 
 // The real local runtime with its Prometheus, Alertmanager (when installed) and console, on free ports.
@@ -23,6 +23,16 @@ describe('chaos verify --target local (real local runtime)', () => {
     await runtime?.stop();
     for (const r of results) await cleanup(r);
   }, 60_000);
+
+  it('stops with exit 2 and names `make up` when no runtime answers', async () => {
+    const nobody = `http://127.0.0.1:${await freePorts(1)}`;
+    const result = await runCli(['verify', '--target', 'local', '--runtime-url', nobody, '--no-kill'], {});
+    results.push(result);
+    expect(result.code).toBe(2);
+    expect(result.out).toBe('');
+    expect(result.err).toContain(`cannot reach ${nobody}/status`);
+    expect(result.err).toContain('make up');
+  });
 
   it('passes every check on the running platform, the pod-kill round included', async () => {
     const result = await verify(['--load-rate', '5']);

@@ -61,7 +61,8 @@ export function renderResult(result: CheckResult): string {
 
 /**
  * Polls `look` until its outcome passes or `waitMs` has passed, and returns the last outcome: what
- * converges after `make up` (rollouts, first scrapes, rule and dashboard loading) gets that long.
+ * converges after `make up` (rollouts, first scrapes, rule and dashboard loading) gets that long. A look
+ * that throws (nothing answers, a 401) fails at once: waiting would not change it.
  */
 export async function settle(
   look: () => Promise<CheckOutcome>,
@@ -70,18 +71,8 @@ export async function settle(
 ): Promise<CheckOutcome> {
   const deadline = Date.now() + waitMs;
   for (;;) {
-    let outcome: CheckOutcome;
-    let error: unknown;
-    try {
-      outcome = await look();
-    } catch (caught) {
-      error = caught;
-      outcome = { status: 'fail', seen: (caught as Error).message };
-    }
-    if (outcome.status !== 'fail' || Date.now() + intervalMs > deadline) {
-      if (error !== undefined && outcome.status === 'fail') throw error;
-      return outcome;
-    }
+    const outcome = await look();
+    if (outcome.status !== 'fail' || Date.now() + intervalMs > deadline) return outcome;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
