@@ -16,7 +16,7 @@ $(INSTALLED): pnpm-lock.yaml package.json
 	@bash .ci/setup.sh
 	@touch $@
 
-.PHONY: help install kubectl build lint test bench up down status logs restart chaos clean
+.PHONY: help install kubectl build lint test bench up down status logs restart chaos verify clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,6 +64,18 @@ restart: $(INSTALLED) ## rolling restart of one service: make restart SERVICE=or
 
 chaos: $(INSTALLED) ## pod-kill under load against the running platform (EXPERIMENT=..., ARGS=...)
 	pnpm chaos run $(or $(EXPERIMENT),pod-kill) --target $(or $(TARGET),local) $(ARGS)
+
+# The runtime is chosen as `make up` chooses it (k8s/scripts/lib.sh choose_runtime). On KIND the URLs are the
+# host ports kind.sh mapped (kind.sh env); the pod-kill round disrupts one pod, hence --yes.
+verify: $(INSTALLED) ## self-check after `make up`: rollouts, Prometheus targets/rules, Grafana, an order, one pod kill (ARGS=--json)
+	@source k8s/scripts/lib.sh; choose_runtime "$(RUNTIME)"; log "verify: runtime $$RUNTIME_CHOSEN ($$RUNTIME_REASON)"; \
+	if [ "$$RUNTIME_CHOSEN" = local ]; then \
+	  node chaos/src/cli.ts verify --target local $(ARGS); \
+	else \
+	  urls=$$(bash k8s/scripts/kind.sh env); eval "$$urls"; \
+	  node chaos/src/cli.ts verify --target kubernetes --context "$$KUBE_CONTEXT" --yes --url "$$ORDER_URL" \
+	    --prometheus-url "$$PROMETHEUS_URL" --grafana-url "$$GRAFANA_URL" $(ARGS); \
+	fi
 
 clean: ## stop everything and delete local data (.data/) and reports
 	@bash k8s/scripts/down.sh "$(RUNTIME)" || true

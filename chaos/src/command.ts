@@ -27,6 +27,10 @@ import {
 import { KubernetesTarget } from './targets/kubernetes-target.ts';
 import { LocalTarget } from './targets/local-target.ts';
 import { TargetError, type Target } from './target.ts';
+import { kubernetesChecks } from './verify/kubernetes-checks.ts';
+import { localChecks } from './verify/local-checks.ts';
+import { requestJson } from './verify/http.ts';
+import { verify } from './verify/verify.ts';
 
 const DEFAULT_NOTIFICATION_URL = `http://127.0.0.1:${LOCAL_PORTS.notification}`;
 /** The token of the demo Secret in k8s/base/shared/secret.yaml. */
@@ -38,6 +42,8 @@ usage:
   chaos run <experiment|file.yaml> [options]   run an experiment (see chaos list)
   chaos list                                   the experiments
   chaos targets [--target ...]                 what an experiment would hit
+  chaos verify [--target ...] [--json]         self-check after \`make up\`: workloads, Prometheus targets and
+                                               rules, Grafana (kubernetes), an order, one pod-kill round
 
 options:
   --target local|kubernetes   platform (default local)
@@ -67,7 +73,18 @@ options:
   --no-invariants             do not check the data invariants after the run (reported as not checked)
   --evict                     evict through the Eviction API (PodDisruptionBudgets respected)
   --dry-run                   print the plan; touch nothing
-  --report-dir DIR            where report.json, junit.xml, metrics.prom go (default reports/chaos)
+  --report-dir DIR            where report.json, junit.xml, metrics.prom go (default reports/chaos;
+                              verify: reports/verify)
+
+verify options:
+  --json                      one JSON document instead of the lines
+  --wait DURATION             how long a converging check (rollouts, first scrapes, rules, dashboards)
+                              may take before it fails (default 60s)
+  --prometheus-url URL        Prometheus (local: the runtime's from GET /status; kubernetes: the chart's
+                              through the API server's Service proxy)
+  --grafana-url URL           Grafana (kubernetes; credentials: env GRAFANA_USER and GRAFANA_PASSWORD,
+                              else the chart's Secret monitoring/kube-prometheus-stack-grafana)
+  --no-kill                   skip the pod-kill round (reported as skipped)
 
 exit codes: 0 objectives met, 1 an objective broken, 2 usage or environment error.`;
 
@@ -106,7 +123,12 @@ const OPTIONS = {
   'require-alerts': { type: 'boolean', default: false },
   evict: { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
-  'report-dir': { type: 'string', default: 'reports/chaos' },
+  'report-dir': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  wait: { type: 'string' },
+  'prometheus-url': { type: 'string' },
+  'grafana-url': { type: 'string' },
+  'no-kill': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -159,10 +181,8 @@ function parse(argv: string[]) {
 }
 
 function createTarget(values: Values, deps: MainDeps, purpose: 'run' | 'read'): Target {
+  const adminToken = adminTokenOf(values, deps);
   const target = values.target;
-  const adminToken = values['admin-token'] ?? deps.env[ADMIN_TOKEN_ENV];
-  if (adminToken !== undefined && adminToken.trim() === '')
-    throw new UsageError('--admin-token must not be empty');
   if (target === 'local') {
     return new LocalTarget({
       controlUrl: values['runtime-url'],
@@ -170,6 +190,22 @@ function createTarget(values: Values, deps: MainDeps, purpose: 'run' | 'read'): 
     });
   }
   if (target !== 'kubernetes') throw new UsageError(`--target must be local or kubernetes, got "${target}"`);
+  return createKubernetesTarget(values, deps, purpose).target;
+}
+
+function adminTokenOf(values: Values, deps: MainDeps): string | undefined {
+  const adminToken = values['admin-token'] ?? deps.env[ADMIN_TOKEN_ENV];
+  if (adminToken !== undefined && adminToken.trim() === '')
+    throw new UsageError('--admin-token must not be empty');
+  return adminToken;
+}
+
+function createKubernetesTarget(
+  values: Values,
+  deps: MainDeps,
+  purpose: 'run' | 'read',
+): { target: KubernetesTarget; kc: KubeConfig } {
+  const adminToken = adminTokenOf(values, deps);
   checkNamespace(values.namespace, [...DEFAULT_NAMESPACES, ...(values['allow-namespace'] ?? [])]);
   checkSelector(values.selector);
   let kc: KubeConfig;
@@ -191,12 +227,13 @@ function createTarget(values: Values, deps: MainDeps, purpose: 'run' | 'read'): 
   }
   checkContext(kc.getCurrentContext(), values['allow-context']);
   if (purpose === 'run' && !values['dry-run']) checkConfirmed({ yes: values.yes, env: deps.env });
-  return new KubernetesTarget({
+  const target = new KubernetesTarget({
     kubeConfig: kc,
     namespace: values.namespace,
     selector: values.selector,
     faultToken: adminToken ?? KUBERNETES_DEMO_TOKEN,
   });
+  return { target, kc };
 }
 
 async function listCommand(deps: MainDeps): Promise<number> {
@@ -272,7 +309,7 @@ async function runCommand(name: string | undefined, values: Values, deps: MainDe
     evict: values.evict,
     workload: values.workload,
     dryRun: values['dry-run'],
-    reportDir: values['report-dir'],
+    reportDir: values['report-dir'] ?? 'reports/chaos',
     invariants: !values['no-invariants'],
     alertmanagerUrl: values['alertmanager-url']
       ? httpUrl(values['alertmanager-url'], '--alertmanager-url')
@@ -294,6 +331,66 @@ async function runCommand(name: string | undefined, values: Values, deps: MainDe
   }
 }
 
+async function verifyCommand(values: Values, deps: MainDeps): Promise<number> {
+  const waitMs = values.wait ? duration(values.wait, '--wait') : 60_000;
+  const prometheusUrl = values['prometheus-url'] && httpUrl(values['prometheus-url'], '--prometheus-url');
+  const grafanaUrl = values['grafana-url'] && httpUrl(values['grafana-url'], '--grafana-url');
+  const url = httpUrl(values.url, '--url');
+  const kill = values['no-kill']
+    ? undefined
+    : {
+        startLoad: deps.startLoad ?? (await loadGenerator()),
+        url,
+        notificationUrl: values['notification-url'],
+        reportDir: values['report-dir'] ?? 'reports/verify',
+        signal: deps.signal,
+        mttrSloMs: values['mttr-slo'] ? duration(values['mttr-slo'], '--mttr-slo') : undefined,
+        recoveryTimeoutMs: values['recovery-timeout']
+          ? duration(values['recovery-timeout'], '--recovery-timeout')
+          : undefined,
+        workload: values.workload,
+        seed: values.seed,
+        loadRate: values['load-rate'] ? positiveInt(values['load-rate'], '--load-rate') : undefined,
+        evict: values.evict,
+      };
+  const print = { json: values.json, print: deps.print };
+  if (values.target === 'kubernetes') {
+    const { target, kc } = createKubernetesTarget(values, deps, values['no-kill'] ? 'read' : 'run');
+    try {
+      const checks = kubernetesChecks({
+        kubeConfig: kc,
+        target,
+        namespace: values.namespace,
+        selector: values.selector,
+        orderUrl: url,
+        prometheusUrl,
+        grafanaUrl,
+        grafanaUser: deps.env.GRAFANA_USER,
+        grafanaPassword: deps.env.GRAFANA_PASSWORD,
+        waitMs,
+        kill,
+      });
+      return (await verify(target, checks, print)).exitCode;
+    } finally {
+      await target.close();
+    }
+  }
+  const target = createTarget(values, deps, 'read');
+  try {
+    if (prometheusUrl) throw new UsageError('--prometheus-url: the local runtime names its own Prometheus');
+    // Nothing to check without the runtime: one message instead of every check failing alike.
+    await requestJson('the local runtime', `${values['runtime-url']}/status`).catch((error: unknown) => {
+      throw new TargetError(
+        `${(error as Error).message}: nothing to verify; start the platform with \`make up\` (or pass --runtime-url)`,
+      );
+    });
+    const checks = localChecks({ target, controlUrl: values['runtime-url'], orderUrl: url, waitMs, kill });
+    return (await verify(target, checks, print)).exitCode;
+  } finally {
+    await target.close();
+  }
+}
+
 /** The CLI without the process: arguments in, exit code out. */
 export async function main(argv: string[], deps: MainDeps): Promise<number> {
   try {
@@ -305,6 +402,10 @@ export async function main(argv: string[], deps: MainDeps): Promise<number> {
     }
     if (command === 'list') return await listCommand(deps);
     if (command === 'targets') return await targetsCommand(values, deps);
+    if (command === 'verify') {
+      if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
+      return await verifyCommand(values, deps);
+    }
     if (command === 'run') {
       if (rest.length > 1) throw new UsageError(`unexpected arguments: ${rest.slice(1).join(' ')}`);
       return await runCommand(rest[0], values, deps);

@@ -64,7 +64,7 @@ describe('Jenkinsfile', () => {
     }
   }, 180_000);
 
-  it('runs the stages in order: install, lint and test, images, cluster, load, deploy, rollouts, chaos', () => {
+  it('runs the stages in order: install, lint and test, images, cluster, load, deploy, rollouts, verify, chaos', () => {
     const stages = [...jenkinsfile.matchAll(/stage\('([^']+)'\)/g)].map((m) => m[1]);
     expect(stages).toEqual([
       'Install',
@@ -74,8 +74,18 @@ describe('Jenkinsfile', () => {
       'Load images',
       'Deploy',
       'Wait for rollouts',
+      'Verify',
       'Chaos: pod-kill',
     ]);
+  });
+
+  it('runs make verify on the cluster before the chaos stage, failing the build when a check fails', () => {
+    const verify = jenkinsfile.slice(
+      jenkinsfile.indexOf("stage('Verify')"),
+      jenkinsfile.indexOf("stage('Chaos: pod-kill')"),
+    );
+    expect(verify).toContain("sh 'make verify RUNTIME=kind'");
+    expect(verify).not.toMatch(/\|\|\s*true|set \+e|returnStatus|catchError|unstable\(/);
   });
 
   it('runs the chaos CLI with the agreed command line, publishes its reports, and never hides a failure', () => {
@@ -147,6 +157,11 @@ describe('GitHub workflows', () => {
     expect(kindAction?.with?.install_only).toBe(true);
     expect(job.env.KIND_CLUSTER_NAME).toContain('${{ github.run_id }}');
     expect(steps.map((s) => s.run)).toContain('make up RUNTIME=kind');
+    // make verify after the deploy, before the chaos run, as its own step.
+    const runs = steps.map((s) => s.run ?? '');
+    const verify = runs.indexOf('make verify RUNTIME=kind');
+    expect(verify).toBeGreaterThan(runs.indexOf('make up RUNTIME=kind'));
+    expect(verify).toBeLessThan(runs.findIndex((r) => r.includes('pnpm chaos run')));
     const chaosStep = steps.find((s) => s.run?.includes('pnpm chaos run'));
     expect(joined(chaosStep!.run!)).toContain(chaosCommand);
     for (const line of readsEnvAndToken) expect(joined(chaosStep!.run!)).toContain(line);

@@ -39,7 +39,11 @@ export interface TestRuntime {
 
 /** Starts the runtime and resolves once every Deployment is at full strength. */
 export async function startTestRuntime(
-  options: { extraArgs?: (dir: string) => Promise<string[]> | string[] } = {},
+  options: {
+    extraArgs?: (dir: string) => Promise<string[]> | string[];
+    /** Run the runtime's Prometheus (and Alertmanager when installed) and console, each on a free port. */
+    monitoring?: boolean;
+  } = {},
 ): Promise<TestRuntime> {
   const dir = await mkdtemp(join(tmpdir(), 'chaos-e2e-'));
   // As root, embedded PostgreSQL runs as the `postgres` user, which must be able to enter the folder.
@@ -51,7 +55,16 @@ export async function startTestRuntime(
     'packages/local-runtime/src/cli.ts',
     'up',
     '--foreground',
-    '--no-prometheus',
+    ...(options.monitoring
+      ? [
+          '--prometheus-port',
+          String(await freePorts(1)),
+          '--alertmanager-port',
+          String(await freePorts(1)),
+          '--console-port',
+          String(await freePorts(1)),
+        ]
+      : ['--no-prometheus']),
     '--data-dir',
     join(dir, 'data'),
     '--control-port',

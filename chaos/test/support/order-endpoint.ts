@@ -1,7 +1,8 @@
 /**
  * A tiny order front for tests, on 127.0.0.1 port 0: `POST /orders` places the order in the shop
  * double (shop.ts) and answers as it says (201 with an id `o-N`, 409 when it cannot be reserved, 400
- * for a bad body); `GET /products` lists the shop's products, so the load generator orders those.
+ * for a bad body); `GET /orders/:id` reads one back; `GET /products` lists the shop's products, so the
+ * load generator orders those.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -40,6 +41,8 @@ export async function startOrderEndpoint(shop: Shop): Promise<OrderEndpoint> {
         return send('status' in request ? request : shop.placeOrder(request.body));
       }
       if (req.method === 'GET' && path === '/products') return send(shop.products());
+      const order = /^\/orders\/([^/]+)$/.exec(path);
+      if (req.method === 'GET' && order) return send(shop.getOrder(decodeURIComponent(order[1]!)));
       res.writeHead(404).end();
     });
   });

@@ -148,6 +148,12 @@ export class Shop {
     };
   }
 
+  /** `GET /orders/:id`: the stored order, 404 when there is none. */
+  getOrder(id: string): ShopAnswer {
+    const order = this.#orders.get(id);
+    return order ? { status: 200, body: order.view } : problem(404, 'Not Found', `no order ${id}`);
+  }
+
   /**
    * Fails a confirmed order the way a faulty sweeper would: the order turns `failed` but its
    * reservation keeps holding the stock (the invariant `reservation-for-settled-order` is broken).

@@ -13,7 +13,14 @@
  * - the pod proxy (`pods/NAME:PORT/proxy`, numeric port, the pod answers even while Terminating) and
  *   the Service proxy (`services/NAME:PORTNAME/proxy`, one ready endpoint, 503 "no endpoints
  *   available for service" without one) forward over real HTTP to the pod network (pod-network.ts),
- *   whose containers serve the audit API from the shop double (`shop`, ../shop.ts).
+ *   whose containers serve the audit API from the shop double (`shop`, ../shop.ts);
+ * - other objects (ServiceMonitors, PrometheusRules, Secrets) as fixed answers to GET on their exact
+ *   path (`resources`; a list's labelSelector is not applied);
+ * - the metrics.k8s.io API of metrics-server (`metricsServer`): absent as on kind, where nobody
+ *   registered the APIService (404 NotFound, as for any unknown group); registered but unavailable
+ *   (503, what kube-aggregator answers while the APIService's backend is down:
+ *   staging/src/k8s.io/kube-aggregator/pkg/apiserver/handler_proxy.go); or serving a PodMetricsList of
+ *   the namespace's pods that are not Terminating (metrics-server's `GET .../namespaces/N/pods`).
  * Listens on 127.0.0.1, port 0. It is not Kubernetes; it lets the real @kubernetes/client-node be
  * driven in tests.
  */
@@ -48,7 +55,13 @@ export interface FakeKubeOptions extends Partial<ClusterTiming> {
    * real server's base URL (e.g. the chart's Alertmanager: a test's real Alertmanager).
    */
   outsideServices?: Record<string, string>;
+  /** Fixed answers to GET by exact path, e.g. `/apis/monitoring.coreos.com/v1/namespaces/shop/servicemonitors`. */
+  resources?: Record<string, unknown>;
+  /** metrics.k8s.io: `absent` (kind's default: no metrics-server), `unavailable` or `serving`. */
+  metricsServer?: MetricsServerState;
 }
+
+export type MetricsServerState = 'absent' | 'unavailable' | 'serving';
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'host'];
 
@@ -76,6 +89,9 @@ export class FakeKubeApi {
    * priority level's queues are full.
    */
   throttleLists = 0;
+  /** Fixed answers to GET by exact path (custom resources, Secrets): tests change them to break a check. */
+  readonly resources: Map<string, unknown>;
+  metricsServer: MetricsServerState;
   readonly #server: Server;
   readonly #watchTimeoutMs: number;
   readonly #snapshots = new Map<string, { rv: number; rest: Obj[] }>();
@@ -87,6 +103,8 @@ export class FakeKubeApi {
     this.adminToken = options.adminToken ?? 'chaos-demo-token';
     this.#watchTimeoutMs = options.watchTimeoutMs ?? 60_000;
     this.#outside = options.outsideServices ?? {};
+    this.resources = new Map(Object.entries(options.resources ?? {}));
+    this.metricsServer = options.metricsServer ?? 'absent';
     this.store = new Store(options.historyLimit ?? 1000);
     this.cluster = new Cluster(this.store, this.namespace, options.deployments, {
       msPerSecond: options.msPerSecond ?? 1000,
@@ -386,7 +404,43 @@ export class FakeKubeApi {
         res,
       );
     }
+    if (method === 'GET' && path.startsWith('/apis/metrics.k8s.io/')) return this.#podMetrics(path, res);
+    if (method === 'GET' && this.resources.has(path)) return this.#send(res, 200, this.resources.get(path));
     this.#status(res, 404, 'NotFound', `the fake Kubernetes API does not serve ${method} ${path}`);
+  }
+
+  /** metrics-server's PodMetricsList (metrics.k8s.io/v1beta1), or what the API server says without it. */
+  #podMetrics(path: string, res: ServerResponse): void {
+    if (this.metricsServer === 'absent') {
+      return this.#status(res, 404, 'NotFound', 'the server could not find the requested resource');
+    }
+    if (this.metricsServer === 'unavailable') {
+      return this.#status(
+        res,
+        503,
+        'ServiceUnavailable',
+        'the server is currently unable to handle the request',
+      );
+    }
+    const namespaced = `/apis/metrics.k8s.io/v1beta1/namespaces/${this.namespace}/pods`;
+    if (path !== namespaced && path !== '/apis/metrics.k8s.io/v1beta1/pods') {
+      return this.#status(res, 404, 'NotFound', 'the server could not find the requested resource');
+    }
+    const now = new Date().toISOString();
+    const items = this.pods()
+      .filter((pod) => !pod.metadata.deletionTimestamp)
+      .map((pod) => ({
+        metadata: { name: pod.metadata.name, namespace: this.namespace, creationTimestamp: now },
+        timestamp: now,
+        window: '15s',
+        containers: [{ name: 'app', usage: { cpu: '3m', memory: '48Mi' } }],
+      }));
+    this.#send(res, 200, {
+      kind: 'PodMetricsList',
+      apiVersion: 'metrics.k8s.io/v1beta1',
+      metadata: {},
+      items,
+    });
   }
 
   /** A Service of another namespace: forwarded to the real server registered for it, else 404 as a missing Service. */

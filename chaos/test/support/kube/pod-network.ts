@@ -4,7 +4,8 @@
  * services' admin API as packages/contracts describes it: the token in `x-admin-token`, 401 without
  * it; `POST /admin/faults` (201 with an id), `DELETE /admin/faults` (204), `GET /admin/audit/*` of
  * the pod's service from the shop double (../shop.ts), unless the test set a fixed answer for that
- * path in `audit`. Every request it receives is recorded with its headers, so a test can see what a
+ * path in `audit`. Inventory's pods also answer `GET /products` (public, as the real service) from the
+ * shop. Every request it receives is recorded with its headers, so a test can see what a
  * pod really got after the proxy.
  */
 import { randomUUID } from 'node:crypto';
@@ -55,6 +56,9 @@ export class PodNetwork {
           if (value === undefined) res.writeHead(status).end();
           else res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
         };
+        if (req.method === 'GET' && path === '/products' && this.#serviceOf(pod) === 'inventory') {
+          return answer(200, this.#shop.products().body);
+        }
         if (req.headers[ADMIN_TOKEN_HEADER] !== this.#adminToken) {
           return answer(401, { type: 'urn:problem:unauthorized', title: 'Unauthorized', status: 401 });
         }
