@@ -12,10 +12,25 @@ const PROMETHEUS_TEXT = 'text/plain';
  */
 export function metricsEndpoint(registry: Registry): RequestHandler {
   return async (req, res) => {
-    const openMetrics = req.accepts([PROMETHEUS_TEXT, OPENMETRICS]) === OPENMETRICS;
+    const openMetrics = prefersOpenMetrics(req.get('accept'));
     const format = openMetrics ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE;
     res.vary('Accept').type(format).send(await renderMetrics(registry, format));
   };
+}
+
+/** Whether an Accept header ranks OpenMetrics above the Prometheus text (ties go to the text). */
+export function prefersOpenMetrics(accept: string | undefined): boolean {
+  if (!accept) return false;
+  let openMetrics = 0;
+  let text = 0;
+  for (const part of accept.split(',')) {
+    const [type = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    const qParam = params.find((p) => p.startsWith('q='));
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2)) || 0;
+    if (type === OPENMETRICS) openMetrics = Math.max(openMetrics, q);
+    else if (type === PROMETHEUS_TEXT || type === 'text/*' || type === '*/*') text = Math.max(text, q);
+  }
+  return openMetrics > text;
 }
 
 /**

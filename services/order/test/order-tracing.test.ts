@@ -108,9 +108,11 @@ describe('tracing across real service processes', () => {
     const orderSpans = spans.filter((s) => s.service === 'order');
     const server = orderSpans.find((s) => s.kind === SERVER)!;
     expect(server.parentSpanId).toBe('');
-    // Express names the route's span after the route pattern.
-    const route = orderSpans.find((s) => s.name.includes('/orders') && s.attributes['express.type'] !== undefined);
-    expect(route).toBeDefined();
+    // The express instrumentation's span of the route handler, child of the server span.
+    const route = orderSpans.find(
+      (s) => s.attributes['express.type'] === 'request_handler' && s.attributes['http.route'] === '/orders',
+    );
+    expect(route?.parentSpanId).toBe(server.spanId);
     expect(route!.attributes).toMatchObject({
       [SPAN_ATTRIBUTES.orderId]: placed.id,
       [SPAN_ATTRIBUTES.idempotencyKey]: 'trace-test-1',

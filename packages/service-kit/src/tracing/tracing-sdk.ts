@@ -110,11 +110,11 @@ export function startSdk(config: TracingConfig): { shutdown(): Promise<void> } {
         // Background work (health checks of dependencies) starts no trace of its own.
         requireParentforOutgoingSpans: true,
       }),
-      // Routers and route handlers (the route pattern names the span); one span per middleware would
-      // be most of the spans and of the cost.
-      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
+      // Route handlers only (with the route pattern): one span per middleware or mounted router would
+      // be most of the spans and of the cost, and tell nothing the server span does not.
+      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
       // The outbox poll and the gauges' queries run outside any request: only queries inside a trace.
-      new PgInstrumentation({ requireParentSpan: true }),
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
     ],
   });
   return {
