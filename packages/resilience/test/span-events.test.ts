@@ -37,7 +37,11 @@ describe('resilience events on the active span', () => {
     expect(inSpan(() => metrics.retry(2, 50))).toEqual([
       {
         name: RESILIENCE_SPAN_EVENTS.retry,
-        attributes: { [SPAN_ATTRIBUTES.dependency]: 'inventory', 'shop.attempt': 2, 'shop.retry.delay_ms': 50 },
+        attributes: {
+          [SPAN_ATTRIBUTES.dependency]: 'inventory',
+          'shop.attempt': 2,
+          'shop.retry.delay_ms': 50,
+        },
       },
     ]);
   });
@@ -45,7 +49,15 @@ describe('resilience events on the active span', () => {
   it('records timeouts, circuit and limit rejections and fallbacks, not successes or plain failures', () => {
     const metrics = dependencyMetrics(new Registry(), 'notification');
     const events = inSpan(() => {
-      for (const outcome of ['success', 'failure', 'timeout', 'rejected_open', 'rejected_bulkhead', 'rejected_limit', 'fallback'] as const) {
+      for (const outcome of [
+        'success',
+        'failure',
+        'timeout',
+        'rejected_open',
+        'rejected_bulkhead',
+        'rejected_limit',
+        'fallback',
+      ] as const) {
         metrics.call(outcome, 0.01);
       }
     });
@@ -68,5 +80,4 @@ describe('resilience events on the active span', () => {
       },
     ]);
   });
-
 });

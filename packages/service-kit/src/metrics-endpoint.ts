@@ -14,7 +14,10 @@ export function metricsEndpoint(registry: Registry): RequestHandler {
   return async (req, res) => {
     const openMetrics = prefersOpenMetrics(req.get('accept'));
     const format = openMetrics ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE;
-    res.vary('Accept').type(format).send(await renderMetrics(registry, format));
+    res
+      .vary('Accept')
+      .type(format)
+      .send(await renderMetrics(registry, format));
   };
 }
 
@@ -39,10 +42,7 @@ export function prefersOpenMetrics(accept: string | undefined): boolean {
  * Prometheus text rendered afterwards; so OpenMetrics is rendered from a throwaway registry of
  * per-scrape views of the metrics (objects whose prototype is the metric: the rename lands on the view).
  */
-export async function renderMetrics(
-  registry: Registry,
-  format: RegistryContentType,
-): Promise<string> {
+export async function renderMetrics(registry: Registry, format: RegistryContentType): Promise<string> {
   if (format === registry.contentType) return registry.metrics();
   const view = new Registry<RegistryContentType>();
   view.setContentType(format);

@@ -225,7 +225,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               name: s.name,
               kind: s.kind,
               attributes: otlpAttributes(s.attributes),
-              events: (s.events ?? []).map((e) => ({ name: e.name, attributes: otlpAttributes(e.attributes) })),
+              events: (s.events ?? []).map((e) => ({
+                name: e.name,
+                attributes: otlpAttributes(e.attributes),
+              })),
               links: (s.links ?? []).map((l) => ({ traceId: l.traceId, spanId: l.spanId })),
             });
           }

@@ -5,7 +5,11 @@ import { Counter, Registry } from 'prom-client';
 import { TRACING_ENV } from '@self-healing-shop/contracts';
 import { ConfigError } from '../src/config.ts';
 import { metricsEndpoint, prefersOpenMetrics } from '../src/metrics-endpoint.ts';
-import { DEFAULT_BATCH_DELAY_MS, DEFAULT_SAMPLE_RATIO, tracingConfig } from '../src/tracing/tracing-config.ts';
+import {
+  DEFAULT_BATCH_DELAY_MS,
+  DEFAULT_SAMPLE_RATIO,
+  tracingConfig,
+} from '../src/tracing/tracing-config.ts';
 import { linkToTraceparent } from '../src/tracing/trace-context.ts';
 
 describe('tracingConfig', () => {
@@ -13,7 +17,10 @@ describe('tracingConfig', () => {
     expect(tracingConfig('order', {})).toBeUndefined();
     expect(tracingConfig('order', { [TRACING_ENV.endpoint]: '' })).toBeUndefined();
     expect(
-      tracingConfig('order', { [TRACING_ENV.endpoint]: 'http://127.0.0.1:7070', [TRACING_ENV.exporter]: 'none' }),
+      tracingConfig('order', {
+        [TRACING_ENV.endpoint]: 'http://127.0.0.1:7070',
+        [TRACING_ENV.exporter]: 'none',
+      }),
     ).toBeUndefined();
   });
 

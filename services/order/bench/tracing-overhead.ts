@@ -40,7 +40,14 @@ async function freePort(): Promise<number> {
 async function start(group: string, service: string, env: Record<string, string>): Promise<string> {
   const port = await freePort();
   const child = spawn(process.execPath, [join(root, `services/${service}/src/main.ts`)], {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', POD_NAME: `${service}-${group}` },
+    env: {
+      ...process.env,
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      POD_NAME: `${service}-${group}`,
+    },
     // Logs are written (their cost is part of the figures) but not shown: the shutdown's are noise here.
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -50,7 +57,13 @@ async function start(group: string, service: string, env: Record<string, string>
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${service} (${group}) exited with ${child.exitCode}`);
-    if (await fetch(`${url}/ready`).then((r) => r.ok, () => false)) return url;
+    if (
+      await fetch(`${url}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return url;
     if (Date.now() > deadline) throw new Error(`${service} (${group}) not ready within 60 s`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -114,7 +127,8 @@ async function drive(url: string, durationS: number, into?: Figures, group?: str
   into.cpuMs += cpuDelta(before, cpuByGroup(childNames)).get(group) ?? 0;
 }
 
-const p99 = (sorted: number[]) => sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))] ?? NaN;
+const p99 = (sorted: number[]) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))] ?? NaN;
 
 // The OTLP/HTTP receiver stand-in: reads and drops every export.
 let exported = 0;
@@ -143,7 +157,9 @@ const db = await startEmbeddedPostgres();
 try {
   const urls = new Map<string, string>();
   for (const c of configs) urls.set(c.group, await platform(c.group, db.url, c.env));
-  const figures = new Map(configs.map((c) => [c.group, { ok: 0, other: 0, seconds: 0, latencies: [], cpuMs: 0 } as Figures]));
+  const figures = new Map(
+    configs.map((c) => [c.group, { ok: 0, other: 0, seconds: 0, latencies: [], cpuMs: 0 } as Figures]),
+  );
   for (const c of configs) await drive(urls.get(c.group)!, 2);
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of configs) await drive(urls.get(c.group)!, DURATION_S, figures.get(c.group), c.group);
@@ -169,7 +185,9 @@ try {
   console.log(`spans exported: ${(exported / 1e6).toFixed(1)} MB of OTLP JSON`);
 } finally {
   for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  await Promise.all(
+    children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)),
+  );
   sink.close();
   await db.stop();
 }

@@ -63,7 +63,11 @@ beforeAll(async () => {
   });
   await until('inventory ready', ready(ports.inventory), 90_000);
   // Order's readiness checks notification; alive and migrated is what the test needs.
-  await until('order serving', async () => (await httpStatus(`http://127.0.0.1:${ports.order}/orders`)) === 200, 90_000);
+  await until(
+    'order serving',
+    async () => (await httpStatus(`http://127.0.0.1:${ports.order}/orders`)) === 200,
+    90_000,
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -80,14 +84,20 @@ async function placeOrder(key: string): Promise<{ id: string; traceId: string }>
   const response = await fetch(`http://127.0.0.1:${ports.order}/orders`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'idempotency-key': key },
-    body: JSON.stringify({ customer: { email: 'ada@example.com' }, items: [{ productId: 'p-001', quantity: 1 }] }),
+    body: JSON.stringify({
+      customer: { email: 'ada@example.com' },
+      items: [{ productId: 'p-001', quantity: 1 }],
+    }),
   });
   expect(response.status).toBe(201);
   const { id } = (await response.json()) as { id: string };
   let traceId = '';
   await until('the order request span', () => {
     const server = receiver.spans.find(
-      (s) => s.service === 'order' && s.kind === SERVER && s.attributes['http.route'] === '/orders' &&
+      (s) =>
+        s.service === 'order' &&
+        s.kind === SERVER &&
+        s.attributes['http.route'] === '/orders' &&
         spansOf(s.traceId).some((x) => x.attributes[SPAN_ATTRIBUTES.orderId] === id),
     );
     traceId = server?.traceId ?? '';
@@ -118,8 +128,16 @@ describe('tracing across real service processes', () => {
       [SPAN_ATTRIBUTES.idempotencyKey]: 'trace-test-1',
       [SPAN_ATTRIBUTES.productId]: ['p-001'],
     });
-    expect(orderSpans.filter((s) => s.attributes['db.system.name'] === 'postgresql' || s.attributes['db.system'] === 'postgresql').length).toBeGreaterThan(0);
-    const toInventory = orderSpans.find((s) => s.kind === CLIENT && String(s.attributes['server.port'] ?? s.attributes['net.peer.port']) === String(ports.inventory));
+    expect(
+      orderSpans.filter(
+        (s) => s.attributes['db.system.name'] === 'postgresql' || s.attributes['db.system'] === 'postgresql',
+      ).length,
+    ).toBeGreaterThan(0);
+    const toInventory = orderSpans.find(
+      (s) =>
+        s.kind === CLIENT &&
+        String(s.attributes['server.port'] ?? s.attributes['net.peer.port']) === String(ports.inventory),
+    );
     expect(toInventory).toBeDefined();
     // Inventory's server span is the child of order's client span: the traceparent crossed the hop.
     const inventoryServer = spans.find((s) => s.service === 'inventory' && s.kind === SERVER)!;
@@ -133,7 +151,9 @@ describe('tracing across real service processes', () => {
       spansOf(placed.traceId).some((s) => s.name === 'outbox deliver order-confirmation'),
     );
     const inline = spansOf(placed.traceId).find((s) => s.name === 'outbox deliver order-confirmation')!;
-    const retries = spansOf(placed.traceId).flatMap((s) => s.events).filter((e) => e.name === RESILIENCE_SPAN_EVENTS.retry);
+    const retries = spansOf(placed.traceId)
+      .flatMap((s) => s.events)
+      .filter((e) => e.name === RESILIENCE_SPAN_EVENTS.retry);
     expect(retries[0]?.attributes).toMatchObject({ [SPAN_ATTRIBUTES.dependency]: 'notification' });
     expect(inline.attributes[SPAN_ATTRIBUTES.orderId]).toBe(placed.id);
 
@@ -143,7 +163,9 @@ describe('tracing across real service processes', () => {
       'the dispatcher delivery span',
       () => {
         delivery = receiver.spans.find(
-          (s) => s.name === 'outbox deliver order-confirmation' && s.traceId !== placed.traceId &&
+          (s) =>
+            s.name === 'outbox deliver order-confirmation' &&
+            s.traceId !== placed.traceId &&
             s.attributes[SPAN_ATTRIBUTES.orderId] === placed.id &&
             spansOf(s.traceId).some((n) => n.service === 'notification' && n.kind === SERVER),
         );
@@ -156,7 +178,9 @@ describe('tracing across real service processes', () => {
     const writer = spansOf(placed.traceId).find((s) => s.spanId === delivery!.links[0]?.spanId);
     expect(delivery!.links[0]?.traceId).toBe(placed.traceId);
     expect(writer?.service).toBe('order');
-    const notificationServer = spansOf(delivery!.traceId).find((s) => s.service === 'notification' && s.kind === SERVER)!;
+    const notificationServer = spansOf(delivery!.traceId).find(
+      (s) => s.service === 'notification' && s.kind === SERVER,
+    )!;
     const client = spansOf(delivery!.traceId).find((s) => s.spanId === notificationServer.parentSpanId)!;
     expect(client.kind).toBe(CLIENT);
     expect(client.parentSpanId).toBe(delivery!.spanId);
@@ -177,13 +201,20 @@ describe('tracing across real service processes', () => {
   it('serves the request-duration histogram with a trace_id exemplar in OpenMetrics, plain text by default', async () => {
     const url = `http://127.0.0.1:${ports.order}/metrics`;
     const open = await fetch(url, {
-      headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1' },
+      headers: {
+        accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+      },
     });
     expect(open.headers.get('content-type')).toMatch(/^application\/openmetrics-text; version=1.0.0/);
     const body = await open.text();
     const exemplars = body
       .split('\n')
-      .filter((l) => l.startsWith('http_server_request_duration_seconds_bucket{') && l.includes('route="/orders"') && l.includes('method="POST"'))
+      .filter(
+        (l) =>
+          l.startsWith('http_server_request_duration_seconds_bucket{') &&
+          l.includes('route="/orders"') &&
+          l.includes('method="POST"'),
+      )
       .map((l) => /# \{trace_id="([0-9a-f]{32})"\}/.exec(l)?.[1])
       .filter((id) => id !== undefined);
     expect(exemplars).toContain(placed.traceId);

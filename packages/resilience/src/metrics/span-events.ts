@@ -16,7 +16,10 @@ export function spanEvent(
 ): void {
   const span = trace.getActiveSpan();
   if (!span?.isRecording()) return;
-  span.addEvent(name, dependency === undefined ? attributes : { [SPAN_ATTRIBUTES.dependency]: dependency, ...attributes });
+  span.addEvent(
+    name,
+    dependency === undefined ? attributes : { [SPAN_ATTRIBUTES.dependency]: dependency, ...attributes },
+  );
 }
 
 /** The span event of a call's final outcome, when it is one the policies caused. */
@@ -30,5 +33,6 @@ const OUTCOME_EVENTS: Partial<Record<CallOutcome, ResilienceSpanEvent>> = {
 
 export function outcomeSpanEvent(dependency: string, outcome: CallOutcome, seconds: number): void {
   const name = OUTCOME_EVENTS[outcome];
-  if (name !== undefined) spanEvent(name, dependency, { 'shop.outcome': outcome, 'shop.duration_s': seconds });
+  if (name !== undefined)
+    spanEvent(name, dependency, { 'shop.outcome': outcome, 'shop.duration_s': seconds });
 }

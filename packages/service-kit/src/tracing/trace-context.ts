@@ -49,7 +49,10 @@ export function activeTraceparent(): string | null {
 }
 
 /** A span link to the span a stored `traceparent` names; undefined when there is none or it is malformed. */
-export function linkToTraceparent(traceparent: string | null | undefined, attributes?: Attributes): Link | undefined {
+export function linkToTraceparent(
+  traceparent: string | null | undefined,
+  attributes?: Attributes,
+): Link | undefined {
   if (!traceparent) return undefined;
   const spanContext = trace.getSpanContext(
     propagation.extract(ROOT_CONTEXT, { [TRACEPARENT_HEADER]: traceparent }),

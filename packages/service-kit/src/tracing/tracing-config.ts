@@ -50,9 +50,7 @@ const schema = z.object({
     .min(0, 'expected a ratio between 0 and 1')
     .max(1, 'expected a ratio between 0 and 1')
     .default(DEFAULT_SAMPLE_RATIO),
-  [TRACING_ENV.exporter]: z
-    .enum(['otlp', 'none'], { message: 'expected otlp or none' })
-    .default('otlp'),
+  [TRACING_ENV.exporter]: z.enum(['otlp', 'none'], { message: 'expected otlp or none' }).default('otlp'),
   [TRACING_ENV.batchDelay]: z.coerce
     .number({ message: 'expected milliseconds' })
     .int('expected whole milliseconds')
@@ -65,7 +63,10 @@ const schema = z.object({
  * Reads the standard OpenTelemetry variables. Undefined means tracing is off: no endpoint, or
  * OTEL_TRACES_EXPORTER=none. A bad value throws a ConfigError naming the variable.
  */
-export function tracingConfig(service: string, env: NodeJS.ProcessEnv = process.env): TracingConfig | undefined {
+export function tracingConfig(
+  service: string,
+  env: NodeJS.ProcessEnv = process.env,
+): TracingConfig | undefined {
   const result = schema.safeParse(env);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));

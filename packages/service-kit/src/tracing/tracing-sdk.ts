@@ -19,7 +19,16 @@ import {
   type Sampler,
   type SamplingResult,
 } from '@opentelemetry/sdk-trace';
-import { context, propagation, trace, TraceFlags, type Attributes, type Context, type Link, type SpanKind } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  trace,
+  TraceFlags,
+  type Attributes,
+  type Context,
+  type Link,
+  type SpanKind,
+} from '@opentelemetry/api';
 import type { TracingConfig } from './tracing-config.ts';
 
 /** Probes and scrapes are not traced: they would be most of the spans and tell nothing. */
@@ -112,7 +121,9 @@ export function startSdk(config: TracingConfig): { shutdown(): Promise<void> } {
       }),
       // Route handlers only (with the route pattern): one span per middleware or mounted router would
       // be most of the spans and of the cost, and tell nothing the server span does not.
-      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
+      new ExpressInstrumentation({
+        ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER],
+      }),
       // The outbox poll and the gauges' queries run outside any request: only queries inside a trace.
       new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
     ],
