@@ -25,9 +25,12 @@ describe('tracingConfig', () => {
   });
 
   it('defaults to parent-based trace-id ratio sampling at the measured ratio, named after the service', () => {
-    expect(tracingConfig('order', { [TRACING_ENV.endpoint]: 'http://127.0.0.1:7070/' })).toEqual({
+    expect(
+      tracingConfig('order', { [TRACING_ENV.endpoint]: 'http://127.0.0.1:7070/', POD_NAME: 'order-1' }),
+    ).toEqual({
       endpoint: 'http://127.0.0.1:7070',
       serviceName: 'order',
+      instanceId: 'order-1',
       sampler: 'parentbased_traceidratio',
       ratio: DEFAULT_SAMPLE_RATIO,
       batchDelayMs: DEFAULT_BATCH_DELAY_MS,
@@ -43,10 +46,12 @@ describe('tracingConfig', () => {
         [TRACING_ENV.sampler]: 'always_on',
         [TRACING_ENV.samplerArg]: '0.5',
         [TRACING_ENV.batchDelay]: '200',
+        POD_NAME: 'order-7d9f-abcde',
       }),
     ).toEqual({
       endpoint: 'http://collector:4318',
       serviceName: 'order-canary',
+      instanceId: 'order-7d9f-abcde',
       sampler: 'always_on',
       ratio: 0.5,
       batchDelayMs: 200,

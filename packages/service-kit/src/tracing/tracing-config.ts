@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { TRACING_ENV } from '@self-healing-shop/contracts';
 import { ConfigError } from '../config.ts';
@@ -24,6 +25,8 @@ export interface TracingConfig {
   /** OTLP/HTTP base URL; spans are posted to `<endpoint>/v1/traces`. */
   readonly endpoint: string;
   readonly serviceName: string;
+  /** `service.instance.id`: the replica (POD_NAME, else the host name), as the logs' `pod`. */
+  readonly instanceId: string;
   readonly sampler: TracesSampler;
   readonly ratio: number;
   /** Milliseconds between two exports of the batched spans. */
@@ -77,6 +80,7 @@ export function tracingConfig(
   return {
     endpoint: endpoint.replace(/\/+$/, ''),
     serviceName: v[TRACING_ENV.serviceName] ?? service,
+    instanceId: env.POD_NAME || hostname(),
     sampler: v[TRACING_ENV.sampler],
     ratio: v[TRACING_ENV.samplerArg],
     batchDelayMs: v[TRACING_ENV.batchDelay],

@@ -101,7 +101,12 @@ export function startSdk(config: TracingConfig): { shutdown(): Promise<void> } {
     new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
   );
   const provider = new TracerProvider({
-    resource: defaultResource().merge(resourceFromAttributes({ 'service.name': config.serviceName })),
+    resource: defaultResource().merge(
+      resourceFromAttributes({
+        'service.name': config.serviceName,
+        'service.instance.id': config.instanceId,
+      }),
+    ),
     sampler: sampler(config),
     spanProcessors: [
       new BatchSpanProcessor({
