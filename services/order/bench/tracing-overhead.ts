@@ -91,6 +91,8 @@ interface Figures {
   seconds: number;
   latencies: number[];
   cpuMs: number;
+  /** CPU µs per order of each turn: the spread says how much to trust the averages. */
+  turns: number[];
 }
 
 async function drive(url: string, durationS: number, into?: Figures, group?: string): Promise<void> {
@@ -124,7 +126,9 @@ async function drive(url: string, durationS: number, into?: Figures, group?: str
   into.ok += result['2xx'];
   into.other += result.non2xx + result.errors + result.timeouts;
   into.seconds += durationS;
-  into.cpuMs += cpuDelta(before, cpuByGroup(childNames)).get(group) ?? 0;
+  const cpuMs = cpuDelta(before, cpuByGroup(childNames)).get(group) ?? 0;
+  into.cpuMs += cpuMs;
+  into.turns.push(Math.round((cpuMs / Math.max(1, result['2xx'])) * 1000));
 }
 
 const p99 = (sorted: number[]) =>
@@ -158,7 +162,10 @@ try {
   const urls = new Map<string, string>();
   for (const c of configs) urls.set(c.group, await platform(c.group, db.url, c.env));
   const figures = new Map(
-    configs.map((c) => [c.group, { ok: 0, other: 0, seconds: 0, latencies: [], cpuMs: 0 } as Figures]),
+    configs.map((c) => [
+      c.group,
+      { ok: 0, other: 0, seconds: 0, latencies: [], cpuMs: 0, turns: [] } as Figures,
+    ]),
   );
   for (const c of configs) await drive(urls.get(c.group)!, 2);
   for (let round = 0; round < ROUNDS; round++) {
@@ -179,7 +186,7 @@ try {
     console.log(
       `${c.label.padEnd(56)} ${rate.toFixed(0).padStart(5)} orders/s (${(((rate - offRate) / offRate) * 100).toFixed(1).padStart(5)} %)` +
         `   p99 ${p99(f.latencies).toFixed(0).padStart(4)} ms   services' CPU ${(cpu * 1000).toFixed(0)} µs/order` +
-        ` (${(((cpu - offCpu) / offCpu) * 100).toFixed(1)} %)   non-2xx or errors ${f.other}`,
+        ` (${(((cpu - offCpu) / offCpu) * 100).toFixed(1)} %; turns ${f.turns.join(', ')})   non-2xx or errors ${f.other}`,
     );
   }
   console.log(`spans exported: ${(exported / 1e6).toFixed(1)} MB of OTLP JSON`);
