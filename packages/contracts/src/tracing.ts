@@ -13,6 +13,8 @@ export const TRACING_ENV = {
   samplerArg: 'OTEL_TRACES_SAMPLER_ARG',
   /** `none` turns tracing off (OTel's own convention for OTEL_TRACES_EXPORTER). */
   exporter: 'OTEL_TRACES_EXPORTER',
+  /** Milliseconds between two exports of the batched spans (OTel's OTEL_BSP_SCHEDULE_DELAY). */
+  batchDelay: 'OTEL_BSP_SCHEDULE_DELAY',
 } as const;
 
 /** The path an OTLP/HTTP receiver accepts spans on (OTLP specification). */

@@ -12,6 +12,7 @@ import {
 import { DatabaseUnavailableError, isDatabaseUnavailable } from './database-errors.ts';
 import { adminGuard } from './admin-guard.ts';
 import { httpMetrics } from './http-metrics.ts';
+import { metricsEndpoint } from './metrics-endpoint.ts';
 import { DomainError, problemBody, type ProblemBody } from './problem.ts';
 
 export interface ServiceAppOptions {
@@ -79,9 +80,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     const { ready, ...report } = await health.readiness();
     res.status(ready ? 200 : 503).json(report);
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
-  });
+  app.get('/metrics', metricsEndpoint(registry));
 
   // Every admin route passes the guard first: 403 without a configured token, 401 without the right one.
   app.use('/admin', adminGuard(options.adminToken));

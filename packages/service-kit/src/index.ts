@@ -11,3 +11,5 @@ export * from './database-errors.ts';
 export * from './launch-service.ts';
 export * from './admin-guard.ts';
 export * from './audit-page.ts';
+export * from './tracing/index.ts';
+export * from './metrics-endpoint.ts';

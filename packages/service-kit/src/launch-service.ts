@@ -10,6 +10,7 @@ import { createLogger } from './logger.ts';
 import { createPool, databaseHealthCheck, type Pool } from './postgres.ts';
 import { runService, type RunningService } from './run-service.ts';
 import { createServiceContext, type ServiceContext } from './service-context.ts';
+import { stopTracing } from './tracing/start-tracing.ts';
 
 type BaseShape = typeof baseConfigShape;
 export type LaunchConfig<S extends z.ZodRawShape> = z.infer<z.ZodObject<BaseShape>> & z.infer<z.ZodObject<S>>;
@@ -96,6 +97,8 @@ async function launch<S extends z.ZodRawShape>(options: LaunchOptions<S>): Promi
     { name: 'start-up', close: () => startup.abort() },
     { name: 'fault-injection', close: () => faults.dispose() },
     { name: 'database', close: () => pool.end() },
+    // Last: the spans of the shutdown itself are sent too.
+    { name: 'tracing', close: () => stopTracing() },
   ];
   let handler: RequestListener = startingApp(context);
   const serve = async () => {

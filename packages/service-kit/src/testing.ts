@@ -136,3 +136,116 @@ export async function allAuditPages<T>(
   } while (after !== undefined);
   return { items, pages };
 }
+
+/** One span as an OTLP/HTTP JSON receiver sees it, with its attributes flattened to values. */
+export interface ReceivedSpan {
+  readonly service: string;
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string;
+  readonly name: string;
+  /** OTLP span kind: 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
+  readonly kind: number;
+  readonly attributes: Record<string, unknown>;
+  readonly events: ReadonlyArray<{ readonly name: string; readonly attributes: Record<string, unknown> }>;
+  readonly links: ReadonlyArray<{ readonly traceId: string; readonly spanId: string }>;
+}
+
+export interface OtlpReceiver {
+  /** The base URL to give as OTEL_EXPORTER_OTLP_ENDPOINT. */
+  readonly url: string;
+  readonly spans: readonly ReceivedSpan[];
+  close(): Promise<void>;
+}
+
+interface OtlpAnyValue {
+  stringValue?: string;
+  intValue?: string | number;
+  doubleValue?: number;
+  boolValue?: boolean;
+  arrayValue?: { values?: OtlpAnyValue[] };
+}
+type OtlpAttributes = Array<{ key: string; value: OtlpAnyValue }> | undefined;
+
+function otlpValue(v: OtlpAnyValue): unknown {
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.intValue !== undefined) return Number(v.intValue);
+  if (v.doubleValue !== undefined) return v.doubleValue;
+  if (v.boolValue !== undefined) return v.boolValue;
+  if (v.arrayValue !== undefined) return (v.arrayValue.values ?? []).map(otlpValue);
+  return undefined;
+}
+
+function otlpAttributes(attributes: OtlpAttributes): Record<string, unknown> {
+  return Object.fromEntries((attributes ?? []).map((a) => [a.key, otlpValue(a.value)]));
+}
+
+/** A tiny OTLP/HTTP JSON receiver on 127.0.0.1 port 0 that keeps every span posted to /v1/traces. */
+export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+  const { createServer: createHttpServer } = await import('node:http');
+  const { gunzipSync } = await import('node:zlib');
+  const spans: ReceivedSpan[] = [];
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.url !== '/v1/traces') {
+        res.writeHead(404).end();
+        return;
+      }
+      const raw = Buffer.concat(chunks);
+      const body = JSON.parse(
+        (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString(),
+      ) as {
+        resourceSpans?: Array<{
+          resource?: { attributes?: OtlpAttributes };
+          scopeSpans?: Array<{
+            spans?: Array<{
+              traceId: string;
+              spanId: string;
+              parentSpanId?: string;
+              name: string;
+              kind: number;
+              attributes?: OtlpAttributes;
+              events?: Array<{ name: string; attributes?: OtlpAttributes }>;
+              links?: Array<{ traceId: string; spanId: string }>;
+            }>;
+          }>;
+        }>;
+      };
+      for (const rs of body.resourceSpans ?? []) {
+        const service = String(otlpAttributes(rs.resource?.attributes)['service.name'] ?? '');
+        for (const ss of rs.scopeSpans ?? []) {
+          for (const s of ss.spans ?? []) {
+            spans.push({
+              service,
+              traceId: s.traceId,
+              spanId: s.spanId,
+              parentSpanId: s.parentSpanId ?? '',
+              name: s.name,
+              kind: s.kind,
+              attributes: otlpAttributes(s.attributes),
+              events: (s.events ?? []).map((e) => ({
+                name: e.name,
+                attributes: otlpAttributes(e.attributes),
+              })),
+              links: (s.links ?? []).map((l) => ({ traceId: l.traceId, spanId: l.spanId })),
+            });
+          }
+        }
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    spans,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

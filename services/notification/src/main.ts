@@ -1,10 +1,5 @@
-// Entry point: reads the environment, connects, migrates, listens and handles signals (through the kit).
-import { launchService } from '@self-healing-shop/service-kit';
-import { createApp } from './app.ts';
-import { migrateNotification } from './migrations.ts';
+// Entry point. Tracing starts first, then the service is imported: instrumentation of ES modules only
+// sees express, pg and http when they are loaded after its hooks (service-kit README, "Tracing").
+import { startTracing } from '@self-healing-shop/service-kit/tracing';
 
-await launchService({
-  service: 'notification',
-  migrate: (pool, { logger }) => migrateNotification(pool, logger),
-  build: (context) => ({ app: createApp(context) }),
-});
+if (await startTracing({ service: 'notification' })) await import('./launch.ts');

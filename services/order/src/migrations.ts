@@ -42,6 +42,12 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE delivered_at IS NULL;
     `,
   },
+  {
+    // The W3C traceparent of the request that wrote the message: its delivery's span links to it.
+    // Nullable: rows written without tracing (or before this column) have none.
+    id: '002-outbox-traceparent',
+    sql: `ALTER TABLE outbox ADD COLUMN traceparent text;`,
+  },
 ];
 
 export const ORDER_SCHEMA = 'orders';

@@ -1,5 +1,6 @@
 import type { Express } from 'express';
-import { parseOrThrow, ValidationError } from '@self-healing-shop/service-kit';
+import { SPAN_ATTRIBUTES } from '@self-healing-shop/contracts';
+import { parseOrThrow, setActiveSpanAttributes, ValidationError } from '@self-healing-shop/service-kit';
 import { OrderNotFoundError } from './errors.ts';
 import type { OrderService } from './order-service.ts';
 import type { OrderRecord } from './order-store.ts';
@@ -50,6 +51,12 @@ export function orderRoutes(app: Express, deps: { readonly service: OrderService
     const key =
       header === undefined ? null : parseOrThrow(idempotencyKeySchema, header, 'Idempotency-Key header');
     const body = parseOrThrow(placeOrderSchema, req.body);
+    // On the route's span, so that the console finds the trace by order id, key or product.
+    setActiveSpanAttributes({
+      [SPAN_ATTRIBUTES.productId]: body.items.map((i) => i.productId),
+      ...(key === null ? {} : { [SPAN_ATTRIBUTES.idempotencyKey]: key }),
+    });
+    // (shop.order.id is set by the service once the order exists, failed orders included.)
     const { order, created } = await service.place(body, key, String(req.id));
     res.location(`/orders/${order.id}`);
     // A replay (same Idempotency-Key and body) answers 200 with the order placed the first time.
@@ -70,10 +77,12 @@ export function orderRoutes(app: Express, deps: { readonly service: OrderService
   });
 
   app.get('/orders/:id', async (req, res) => {
+    setActiveSpanAttributes({ [SPAN_ATTRIBUTES.orderId]: req.params.id });
     res.json(orderView(await service.get(orderIdParam(req.params.id))));
   });
 
   app.post('/orders/:id/cancel', async (req, res) => {
+    setActiveSpanAttributes({ [SPAN_ATTRIBUTES.orderId]: req.params.id });
     res.json(orderView(await service.cancel(orderIdParam(req.params.id))));
   });
 }

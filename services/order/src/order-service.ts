@@ -16,7 +16,13 @@ import {
   UnknownProductError,
   type StoredProblem,
 } from './errors.ts';
-import { DatabaseUnavailableError, isDatabaseUnavailable } from '@self-healing-shop/service-kit';
+import { SPAN_ATTRIBUTES } from '@self-healing-shop/contracts';
+import {
+  activeTraceparent,
+  setActiveSpanAttributes,
+  DatabaseUnavailableError,
+  isDatabaseUnavailable,
+} from '@self-healing-shop/service-kit';
 import { ReservationReleasedError, type InventoryClient } from './inventory-client.ts';
 import type { OrderMetrics } from './order-metrics.ts';
 import type { OrderRecord, OrderStore } from './order-store.ts';
@@ -164,6 +170,7 @@ export class OrderService {
 
   async #drive(order: OrderRecord, requestId: string | undefined): Promise<OrderRecord> {
     const { orders, inventory, metrics, logger } = this.#deps;
+    setActiveSpanAttributes({ [SPAN_ATTRIBUTES.orderId]: order.id });
     let reservation;
     try {
       reservation = await inventory.reserve(order.id, order.items, requestId);
@@ -188,6 +195,8 @@ export class OrderService {
           payload,
           attempts: inline ? 1 : 0,
           nextAttemptAt: inline ? new Date(now.getTime() + this.#deps.options.leaseMs) : now,
+          // The confirmation's delivery, whenever and wherever it runs, links to this request's trace.
+          traceparent: activeTraceparent(),
         },
       ),
     );

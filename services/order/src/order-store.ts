@@ -165,8 +165,8 @@ export class OrderStore {
       text: `WITH c AS (
           UPDATE orders.orders SET status = 'confirmed', items = $2, total_cents = $3, updated_at = $4
           WHERE id = $1 AND status = 'pending' RETURNING id)
-        INSERT INTO orders.outbox AS ob (order_id, kind, payload, attempts, next_attempt_at, created_at)
-        SELECT id, 'order-confirmation', $5, $6, $7, $4 FROM c
+        INSERT INTO orders.outbox AS ob (order_id, kind, payload, attempts, next_attempt_at, created_at, traceparent)
+        SELECT id, 'order-confirmation', $5, $6, $7, $4, $8 FROM c
         RETURNING id`,
       values: [
         id,
@@ -176,6 +176,7 @@ export class OrderStore {
         JSON.stringify(message.payload),
         message.attempts,
         message.nextAttemptAt,
+        message.traceparent ?? null,
       ],
     });
     return rows[0]?.id;

@@ -1,5 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { RESILIENCE_SPAN_EVENTS } from '@self-healing-shop/contracts';
+import { spanEvent } from '../metrics/span-events.ts';
 
 /** From least to most degraded; the index is the value of the `degradation_level` gauge. */
 export const DEGRADATION_LEVELS = ['normal', 'degraded', 'minimal', 'emergency'] as const;
@@ -240,6 +242,13 @@ export class DegradationManager {
     this.#level = to;
     this.#publish();
     this.#logger.warn({ service: this.service, from, to, reason }, 'degradation level changed');
+    // On the span of the request or delivery whose outcome changed the level, if any.
+    spanEvent(RESILIENCE_SPAN_EVENTS.degraded, undefined, {
+      'shop.service': this.service,
+      'shop.degradation.from': from,
+      'shop.degradation.to': to,
+      'shop.degradation.reason': reason,
+    });
     const change: DegradationChange = { from, to, reason };
     for (const listener of [...this.#listeners]) {
       try {

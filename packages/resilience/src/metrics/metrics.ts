@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { RESILIENCE_SPAN_EVENTS } from '@self-healing-shop/contracts';
+import { outcomeSpanEvent, spanEvent } from './span-events.ts';
 
 // Metric names and labels are a contract with the dashboards and alert rules (README "Metrics").
 
@@ -123,7 +125,8 @@ export interface DependencyMetrics {
   setCircuitState(state: CircuitStateLabel): void;
   transition(from: CircuitStateLabel, to: CircuitStateLabel): void;
   call(outcome: CallOutcome, seconds: number): void;
-  retry(): void;
+  /** A retry is about to be sent: `attempt` is its number (2 for the first retry), after `delayMs`. */
+  retry(attempt?: number, delayMs?: number): void;
 }
 
 /** Shared by every piece of one dependency on one registry. */
@@ -177,10 +180,15 @@ function createDependencyMetrics(state: RegistryState, dependency: string): Depe
       if (state.batched) pendingCalls[index]!++;
       else outcomeCounters[index]!.inc();
       duration.observe(seconds);
+      if (outcome !== 'success') outcomeSpanEvent(dependency, outcome, seconds);
     },
-    retry() {
+    retry(attempt, delayMs) {
       if (state.batched) pendingRetries++;
       else retries.inc();
+      spanEvent(RESILIENCE_SPAN_EVENTS.retry, dependency, {
+        ...(attempt === undefined ? {} : { 'shop.attempt': attempt }),
+        ...(delayMs === undefined ? {} : { 'shop.retry.delay_ms': delayMs }),
+      });
     },
   };
 }
@@ -211,7 +219,10 @@ export function hedgeMetrics(registry: Registry, dependency: string): (outcome: 
   }
   const series = new Map(HEDGE_OUTCOMES.map((outcome) => [outcome, counter.labels({ dependency, outcome })]));
   for (const child of series.values()) child.inc(0);
-  return (outcome) => series.get(outcome)!.inc();
+  return (outcome) => {
+    series.get(outcome)!.inc();
+    spanEvent(RESILIENCE_SPAN_EVENTS.hedge, dependency, { 'shop.hedge.outcome': outcome });
+  };
 }
 
 export interface ConcurrencySnapshot {

@@ -129,7 +129,7 @@ export function createRetryPolicy(dependency: string, options: RetryOptions, dep
           }
           if (opts?.circuitOpen?.() === true) throw giveUp('circuit-open');
           if (budget !== undefined && !budget.tryAcquireRetry()) throw giveUp('budget');
-          metrics.retry();
+          metrics.retry(attempt + 1, delayMs);
           logger.debug({ dependency, attempt: attempt + 1, delayMs, err: error }, 'retrying call');
           await wait(delayMs, signal);
           if (opts?.circuitOpen?.() === true) throw giveUp('circuit-open');

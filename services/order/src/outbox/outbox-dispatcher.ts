@@ -1,4 +1,6 @@
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { SPAN_ATTRIBUTES } from '@self-healing-shop/contracts';
 import {
   BulkheadFullError,
   CircuitOpenError,
@@ -7,6 +9,7 @@ import {
   type CircuitState,
   type Clock,
 } from '@self-healing-shop/resilience';
+import { linkToTraceparent } from '@self-healing-shop/service-kit';
 import { DEFAULT_OUTBOX_SETTINGS } from './outbox-settings.ts';
 import type { InventoryClient } from '../inventory-client.ts';
 import type { NotificationClient } from '../notification-client.ts';
@@ -39,6 +42,8 @@ const DEPENDENCY_OF: Readonly<Record<OutboxKind, 'notification' | 'inventory'>> 
   'order-confirmation': 'notification',
   'release-reservation': 'inventory',
 };
+
+const tracer = trace.getTracer('@self-healing-shop/order/outbox');
 
 /** While a circuit is half-open, only this many rows of its kind go out per round (the probes). */
 const HALF_OPEN_BATCH = 3;
@@ -192,7 +197,35 @@ export class OutboxDispatcher {
     return state === 'half-open' ? HALF_OPEN_BATCH : this.options.batchSize;
   }
 
-  async #deliver(message: OutboxMessage): Promise<Outcome> {
+  /**
+   * One delivery in its own span, which links to the span of the request that wrote the row (its
+   * traceparent): a delivery by the dispatcher, seconds later or on another replica, is a trace of its
+   * own, found from the order's trace and back. Inside the order request (inline) it is a child span.
+   */
+  #deliver(message: OutboxMessage): Promise<Outcome> {
+    const link = linkToTraceparent(message.traceparent);
+    return tracer.startActiveSpan(
+      `outbox deliver ${message.kind}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          [SPAN_ATTRIBUTES.orderId]: message.orderId,
+          [SPAN_ATTRIBUTES.dependency]: DEPENDENCY_OF[message.kind],
+          'shop.outbox.kind': message.kind,
+          'shop.outbox.attempt': message.attempts,
+        },
+        ...(link ? { links: [link] } : {}),
+      },
+      async (span) => {
+        const outcome = await this.#send(message);
+        if (!outcome.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.failure.error });
+        span.end();
+        return outcome;
+      },
+    );
+  }
+
+  async #send(message: OutboxMessage): Promise<Outcome> {
     try {
       if (message.kind === 'order-confirmation') {
         const payload = message.payload as { recipient?: unknown };

@@ -21,6 +21,8 @@ export interface OutboxMessageInput {
   readonly attempts: number;
   /** Not before this time will a dispatcher claim it: later than now while the caller delivers it. */
   readonly nextAttemptAt: Date;
+  /** The W3C traceparent of the request writing it (null when that request is not traced). */
+  readonly traceparent?: string | null;
 }
 
 export interface OutboxMessage {
@@ -31,6 +33,8 @@ export interface OutboxMessage {
   /** Attempts so far, this one included. */
   readonly attempts: number;
   readonly version: number;
+  /** The traceparent of the request that wrote the message: its delivery span links to that span. */
+  readonly traceparent?: string | null;
 }
 
 export interface DeliveryFailure {
@@ -49,6 +53,7 @@ interface OutboxRow {
   payload: Record<string, unknown>;
   attempts: number;
   version: number;
+  traceparent: string | null;
 }
 
 /**
@@ -77,7 +82,7 @@ export class OutboxStore {
           SELECT id FROM orders.outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 AND kind = ANY($4::text[])
           ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
         WHERE o.id = due.id
-        RETURNING o.id, o.order_id, o.kind, o.payload, o.attempts, o.version`,
+        RETURNING o.id, o.order_id, o.kind, o.payload, o.attempts, o.version, o.traceparent`,
       values: [now, leaseUntil, limit, kinds],
     });
     return rows.map((r) => ({
@@ -87,6 +92,7 @@ export class OutboxStore {
       payload: r.payload,
       attempts: r.attempts,
       version: r.version,
+      traceparent: r.traceparent,
     }));
   }
 

@@ -1,0 +1,10 @@
+// Started by main.ts once tracing is set up: reads the environment, connects, migrates, listens and handles signals (through the kit).
+import { launchService } from '@self-healing-shop/service-kit';
+import { createApp } from './app.ts';
+import { migrateNotification } from './migrations.ts';
+
+await launchService({
+  service: 'notification',
+  migrate: (pool, { logger }) => migrateNotification(pool, logger),
+  build: (context) => ({ app: createApp(context) }),
+});
