@@ -2,18 +2,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { AuditPage } from '@self-healing-shop/contracts';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** A port that was free a moment ago, for a process that cannot listen on port 0 and report it. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from '@self-healing-shop/child-server';
 
 export interface StartedProcess {
   readonly child: ChildProcess;
