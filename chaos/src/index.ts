@@ -5,3 +5,4 @@ export { parseDuration, formatDuration } from '@self-healing-shop/loadgen';
 export { KubernetesTarget } from './targets/kubernetes-target.ts';
 export { LocalTarget } from './targets/local-target.ts';
 export type { Target, Replica, WorkloadStatus, TargetEvent } from './target.ts';
+export { renderMetrics, type ChaosMetrics } from './report/prometheus.ts';

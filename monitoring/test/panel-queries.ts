@@ -1,17 +1,20 @@
 // Every panel query of a Grafana dashboard, sent to a real Prometheus the way the console sends it:
 // template variables and built-ins interpolated by packages/console's shared code, one instant query
 // per target at "now".
-import type { Dashboard, Panel } from '../../packages/console/src/shared/dashboard-model.ts';
-import { variableQuery } from '../../packages/console/src/shared/dashboard-model.ts';
 import {
+  ALL,
   formatPromDuration,
+  interpolate,
   intervalMs,
   parseDurationMs,
+  parseLabelValuesQuery,
   rateIntervalMs,
   stepSeconds,
-} from '../../packages/console/src/shared/interval.ts';
-import { ALL, interpolate, parseLabelValuesQuery } from '../../packages/console/src/shared/variables.ts';
-import type { VariableValue } from '../../packages/console/src/shared/variables.ts';
+  variableQuery,
+  type Dashboard,
+  type Panel,
+  type VariableValue,
+} from '@self-healing-shop/console';
 
 /** The width of the screen the panels are laid out on (24 grid columns); it only sets `$__interval`'s floor. */
 const SCREEN_PX = 1920;

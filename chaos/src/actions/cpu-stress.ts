@@ -3,6 +3,7 @@ import type { RoundResult } from '../report/report.ts';
 import type { TargetEvent } from '../target.ts';
 import { objective, type Objective } from '../verdict.ts';
 import { pause, type ActionContext } from './context.ts';
+import { actionOf, doneUnlessAborted, endRound, holdFault, liveReplicas, startRound } from './round.ts';
 
 interface ScaleFigures {
   minimum: number;
@@ -40,32 +41,23 @@ function scaleObjectives(
   ];
 }
 
-/**
- * Burns a CPU core in every replica of one workload; the auto-scaler must add replicas while it
- * lasts and go back to its minimum after its stabilisation window. Replica counts come from the
- * event stream (`scaled` events, Deployment spec.replicas changes).
- */
-export async function cpuStressRound(ctx: ActionContext, round: number): Promise<RoundResult> {
-  const action = ctx.experiment.action;
-  if (action.kind !== 'cpu-stress') throw new Error(`cpuStressRound cannot run ${action.kind}`);
-  const workload = ctx.settings.workload ?? action.workload;
-  const startedAt = ctx.now();
-  const initial = (await ctx.target.listWorkloads()).find((w) => w.name === workload);
-  if (!initial) throw new Error(`no Deployment named ${workload} in scope`);
-  const minimum = initial.desired;
-  let desired = minimum;
-  let maxDesired = minimum;
-  let scaleOutAt: number | undefined;
-  let backToMinAt: number | undefined;
-  let stressEndedAt: number | undefined;
+/** The workload's desired replica count as the target's events tell it, and a wait on it. */
+function watchScale(ctx: ActionContext, workload: string, minimum: number) {
+  const state = {
+    desired: minimum,
+    maxDesired: minimum,
+    scaleOutAt: undefined as number | undefined,
+    backToMinAt: undefined as number | undefined,
+    stressEndedAt: undefined as number | undefined,
+  };
   let wake: (() => void) | undefined;
   const stop = ctx.listen((event: TargetEvent) => {
     if (event.workload !== workload || !event.status) return;
-    desired = event.status.desired;
-    maxDesired = Math.max(maxDesired, desired);
-    if (desired > minimum) scaleOutAt ??= event.at;
-    if (stressEndedAt !== undefined && scaleOutAt !== undefined && desired <= minimum)
-      backToMinAt ??= event.at;
+    state.desired = event.status.desired;
+    state.maxDesired = Math.max(state.maxDesired, state.desired);
+    if (state.desired > minimum) state.scaleOutAt ??= event.at;
+    if (state.stressEndedAt !== undefined && state.scaleOutAt !== undefined && state.desired <= minimum)
+      state.backToMinAt ??= event.at;
     wake?.();
   });
   const until = async (condition: () => boolean, deadline: number): Promise<void> => {
@@ -73,34 +65,52 @@ export async function cpuStressRound(ctx: ActionContext, round: number): Promise
       await Promise.race([pause(deadline - ctx.now(), ctx.signal), new Promise<void>((r) => (wake = r))]);
     }
   };
-  const replicas = (await ctx.target.listReplicas()).filter(
-    (r) => r.workload === workload && r.phase !== 'terminating',
-  );
-  try {
-    for (const replica of replicas)
-      await ctx.target.injectFault(replica, { type: 'cpu', durationMs: action.duration });
-    ctx.log(
-      'fault-injected',
-      `round ${round}: cpu stress on ${replicas.length} ${workload} replicas for ${formatDuration(action.duration)}`,
-      {
-        round,
-        replicas: replicas.map((r) => r.name),
+  return { state, until, stop };
+}
+
+/**
+ * Burns a CPU core in every replica of one workload; the auto-scaler must add replicas while it
+ * lasts and go back to its minimum after its stabilisation window. Replica counts come from the
+ * event stream (`scaled` events, Deployment spec.replicas changes).
+ */
+export async function cpuStressRound(ctx: ActionContext, round: number): Promise<RoundResult> {
+  const action = actionOf(ctx, 'cpu-stress', 'cpuStressRound');
+  const head = startRound(ctx, round, action);
+  const { workload, startedAt } = head;
+  const initial = (await ctx.target.listWorkloads()).find((w) => w.name === workload);
+  if (!initial) throw new Error(`no Deployment named ${workload} in scope`);
+  const minimum = initial.desired;
+  const scale = watchScale(ctx, workload, minimum);
+  const { state } = scale;
+  const replicas = await liveReplicas(ctx, workload);
+  await holdFault(
+    ctx,
+    replicas,
+    { type: 'cpu', durationMs: action.duration },
+    {
+      injected: () =>
+        ctx.log(
+          'fault-injected',
+          `round ${round}: cpu stress on ${replicas.length} ${workload} replicas for ${formatDuration(action.duration)}`,
+          { round, replicas: replicas.map((r) => r.name) },
+        ),
+      removed: () => {
+        state.stressEndedAt = ctx.now();
+        ctx.log('fault-removed', `round ${round}: cpu stress ended`, { round });
       },
-    );
-    await pause(action.duration, ctx.signal);
-  } finally {
-    await Promise.allSettled(replicas.map((r) => ctx.target.clearFaults(r)));
-    stressEndedAt = ctx.now();
-    ctx.log('fault-removed', `round ${round}: cpu stress ended`, { round });
-  }
-  if (scaleOutAt !== undefined && desired <= minimum) backToMinAt ??= ctx.now();
-  await until(
-    () => backToMinAt !== undefined || scaleOutAt === undefined,
+    },
+  );
+  // holdFault calls `removed` before it returns.
+  const stressEndedAt = state.stressEndedAt!;
+  if (state.scaleOutAt !== undefined && state.desired <= minimum) state.backToMinAt ??= ctx.now();
+  await scale.until(
+    () => state.backToMinAt !== undefined || state.scaleOutAt === undefined,
     stressEndedAt + action.scaleInDeadline,
   );
-  stop();
-  const scaleOutMs = scaleOutAt === undefined ? undefined : scaleOutAt - startedAt;
-  const backToMinMs = backToMinAt === undefined ? undefined : backToMinAt - stressEndedAt;
+  scale.stop();
+  const { desired, maxDesired } = state;
+  const scaleOutMs = state.scaleOutAt === undefined ? undefined : state.scaleOutAt - startedAt;
+  const backToMinMs = state.backToMinAt === undefined ? undefined : state.backToMinAt - stressEndedAt;
   for (const o of scaleObjectives(action, workload, {
     minimum,
     desired,
@@ -109,13 +119,7 @@ export async function cpuStressRound(ctx: ActionContext, round: number): Promise
     backToMinMs,
   }))
     ctx.addObjective(o);
-  return {
-    round,
-    action: action.kind,
-    workload,
-    startedAt,
-    endedAt: ctx.now(),
-    outcome: ctx.signal.aborted ? 'aborted' : 'done',
+  return endRound(ctx, head, doneUnlessAborted(ctx), {
     details: { minimum, maxReplicas: maxDesired, scaleOutMs, backToMinMs, stressMs: action.duration },
-  };
+  });
 }

@@ -5,11 +5,11 @@ import type { LoadReport } from '../load.ts';
 import type { Replica } from '../target.ts';
 import { objective, type Objective } from '../verdict.ts';
 import { pause, type ActionContext } from './context.ts';
+import { actionOf, doneUnlessAborted, endRound, holdFault, liveReplicas, startRound } from './round.ts';
 
 /**
- * Applies a fault to every replica of a workload for `durationMs`. The fault is created with that
- * duration too, so the services drop it on their own even if this process dies; it is also removed
- * explicitly afterwards (and on abort).
+ * Applies a fault to every replica of a workload for `durationMs`, with the load segment `segment`
+ * around it (and an `after` segment once it is removed).
  */
 async function withFault(
   ctx: ActionContext,
@@ -26,43 +26,33 @@ async function withFault(
   /** The load segment under the fault; its report is ready once the segment ended. */
   segmentReport: Promise<LoadReport>;
 }> {
-  const replicas = (await ctx.target.listReplicas()).filter(
-    (r) => r.workload === workload && r.phase !== 'terminating',
-  );
+  const replicas = await liveReplicas(ctx, workload);
   if (replicas.length === 0) throw new Error(`no replica of ${workload} to inject a fault into`);
   const shielded = replicas.filter((r) => r.protected);
   if (shielded.length > 0) throw new Error(`${shielded.map((r) => r.name).join(', ')} labelled protected`);
-  const faultIds: string[] = [];
   const startedAt = ctx.now();
   const segmentReport = ctx.load.begin(`round ${round} ${segment}`, true);
-  try {
-    for (const replica of replicas) {
-      faultIds.push(await ctx.target.injectFault(replica, { ...fault, durationMs }));
-    }
-    ctx.log(
-      'fault-injected',
-      `round ${round}: ${fault.type} fault on ${replicas.length} ${workload} replicas for ${formatDuration(durationMs)}`,
-      {
-        round,
-        fault,
-        replicas: replicas.map((r) => r.name),
-        faultIds,
+  const faultIds = await holdFault(
+    ctx,
+    replicas,
+    { ...fault, durationMs },
+    {
+      injected: (ids) =>
+        ctx.log(
+          'fault-injected',
+          `round ${round}: ${fault.type} fault on ${replicas.length} ${workload} replicas for ${formatDuration(durationMs)}`,
+          { round, fault, replicas: replicas.map((r) => r.name), faultIds: ids },
+        ),
+      removed: (failed) => {
+        ctx.log(
+          'fault-removed',
+          `round ${round}: faults removed from ${replicas.length - failed}/${replicas.length} replicas`,
+          { round, failed },
+        );
+        ctx.load.begin(`round ${round} after ${segment}`, true);
       },
-    );
-    await pause(durationMs, ctx.signal);
-  } finally {
-    const results = await Promise.allSettled(replicas.map((r) => ctx.target.clearFaults(r)));
-    const failed = results.filter((r) => r.status === 'rejected').length;
-    ctx.log(
-      'fault-removed',
-      `round ${round}: faults removed from ${replicas.length - failed}/${replicas.length} replicas`,
-      {
-        round,
-        failed,
-      },
-    );
-    ctx.load.begin(`round ${round} after ${segment}`, true);
-  }
+    },
+  );
   return { replicas, faultIds, startedAt, endedAt: ctx.now(), segmentReport };
 }
 
@@ -80,30 +70,22 @@ function latencyObjective(segment: string, report: LoadReport, bound: number): O
 
 /** latency / error injection: measured are the success ratio and the latency while the fault is on. */
 export async function faultRound(ctx: ActionContext, round: number): Promise<RoundResult> {
-  const action = ctx.experiment.action;
-  if (action.kind !== 'fault') throw new Error(`faultRound cannot run ${action.kind}`);
-  const workload = ctx.settings.workload ?? action.workload;
-  const startedAt = ctx.now();
-  const applied = await withFault(ctx, round, workload, action.fault, action.duration, 'fault');
+  const action = actionOf(ctx, 'fault', 'faultRound');
+  const head = startRound(ctx, round, action);
+  const applied = await withFault(ctx, round, head.workload, action.fault, action.duration, 'fault');
   const segmentName = `round ${round} fault`;
   const bound = ctx.experiment.objectives.latencyP95Max;
   if (bound !== undefined) {
     ctx.addObjective(applied.segmentReport.then((report) => latencyObjective(segmentName, report, bound)));
   }
-  return {
-    round,
-    action: action.kind,
-    workload,
-    startedAt,
-    endedAt: ctx.now(),
-    outcome: ctx.signal.aborted ? 'aborted' : 'done',
+  return endRound(ctx, head, doneUnlessAborted(ctx), {
     details: {
       fault: action.fault,
       durationMs: action.duration,
       replicas: applied.replicas.map((r) => r.name),
       segment: segmentName,
     },
-  };
+  });
 }
 
 interface OrderItem {
@@ -166,37 +148,22 @@ export async function awaitConfirmations(
 
 /** notification away for a while: orders must still succeed and every confirmation arrive after. */
 export async function dependencyOutageRound(ctx: ActionContext, round: number): Promise<RoundResult> {
-  const action = ctx.experiment.action;
-  if (action.kind !== 'dependency-outage') throw new Error(`dependencyOutageRound cannot run ${action.kind}`);
-  const workload = ctx.settings.workload ?? action.workload;
-  const startedAt = ctx.now();
-  const applied = await withFault(ctx, round, workload, action.fault, action.duration, 'outage');
-  if (ctx.signal.aborted) {
-    return {
-      round,
-      action: action.kind,
-      workload,
-      startedAt,
-      endedAt: ctx.now(),
-      outcome: 'aborted',
-      reason: 'interrupted',
-    };
-  }
+  const action = actionOf(ctx, 'dependency-outage', 'dependencyOutageRound');
+  const head = startRound(ctx, round, action);
+  const applied = await withFault(ctx, round, head.workload, action.fault, action.duration, 'outage');
+  if (ctx.signal.aborted) return endRound(ctx, head, 'aborted', { reason: 'interrupted' });
   let orderIds: string[];
   try {
     orderIds = await ordersBetween(ctx.settings.url, applied.startedAt, applied.endedAt);
   } catch (error) {
     const reason = `cannot list the orders placed during the outage: ${(error as Error).message}`;
     ctx.addObjective(objective('every confirmation delivered', false, 'all', 'unknown', reason));
-    return { round, action: action.kind, workload, startedAt, endedAt: ctx.now(), outcome: 'failed', reason };
+    return endRound(ctx, head, 'failed', { reason });
   }
   ctx.log(
     'confirmations-check',
     `round ${round}: checking confirmations of ${orderIds.length} orders placed during the outage`,
-    {
-      round,
-      orders: orderIds.length,
-    },
+    { round, orders: orderIds.length },
   );
   const result = await awaitConfirmations(
     ctx.settings.notificationUrl,
@@ -205,24 +172,8 @@ export async function dependencyOutageRound(ctx: ActionContext, round: number): 
     ctx.signal,
   );
   const passed = orderIds.length > 0 && result.missing.length === 0;
-  ctx.addObjective(
-    objective(
-      'every confirmation delivered',
-      passed,
-      `all confirmations of orders placed during the outage within ${formatDuration(action.deliveryDeadline)}`,
-      `${result.delivered}/${orderIds.length} in ${formatDuration(result.elapsedMs)}`,
-      orderIds.length === 0
-        ? 'no order was placed during the outage, so delivery could not be checked'
-        : `${result.missing.length} of ${orderIds.length} confirmations not delivered within ${formatDuration(action.deliveryDeadline)} (e.g. ${result.missing.slice(0, 3).join(', ')})`,
-    ),
-  );
-  return {
-    round,
-    action: action.kind,
-    workload,
-    startedAt,
-    endedAt: ctx.now(),
-    outcome: passed ? 'done' : 'failed',
+  ctx.addObjective(deliveryObjective(orderIds.length, result, action.deliveryDeadline));
+  return endRound(ctx, head, passed ? 'done' : 'failed', {
     reason: passed ? undefined : `${result.missing.length} confirmations missing`,
     details: {
       outageMs: applied.endedAt - applied.startedAt,
@@ -231,5 +182,22 @@ export async function dependencyOutageRound(ctx: ActionContext, round: number): 
       deliveryMs: result.elapsedMs,
       missing: result.missing.slice(0, 20),
     },
-  };
+  });
+}
+
+/** Every order placed during the outage confirmed within the deadline after it. */
+function deliveryObjective(
+  orders: number,
+  result: { delivered: number; missing: string[]; elapsedMs: number },
+  deadline: number,
+): Objective {
+  return objective(
+    'every confirmation delivered',
+    orders > 0 && result.missing.length === 0,
+    `all confirmations of orders placed during the outage within ${formatDuration(deadline)}`,
+    `${result.delivered}/${orders} in ${formatDuration(result.elapsedMs)}`,
+    orders === 0
+      ? 'no order was placed during the outage, so delivery could not be checked'
+      : `${result.missing.length} of ${orders} confirmations not delivered within ${formatDuration(deadline)} (e.g. ${result.missing.slice(0, 3).join(', ')})`,
+  );
 }

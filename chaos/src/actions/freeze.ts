@@ -3,6 +3,7 @@ import type { Timeline } from '../recovery.ts';
 import { figuresOf, type RoundResult } from '../report/report.ts';
 import { atFullStrength, type Replica } from '../target.ts';
 import { pause, pollUntil, type ActionContext } from './context.ts';
+import { actionOf, endRound } from './round.ts';
 import { planOneReplica } from './victims.ts';
 
 /**
@@ -96,23 +97,14 @@ async function freezeAndRecover(
  * freeze, so it includes the freeze itself. The orders' success ratio through it is the point.
  */
 export async function freezeRound(ctx: ActionContext, round: number): Promise<RoundResult> {
-  const action = ctx.experiment.action;
-  if (action.kind !== 'pod-freeze') throw new Error(`freezeRound cannot run ${action.kind}`);
+  const action = actionOf(ctx, 'pod-freeze', 'freezeRound');
   const startedAt = ctx.now();
   const [replicas, workloads] = await Promise.all([ctx.target.listReplicas(), ctx.target.listWorkloads()]);
   const planned = planOneReplica(ctx, replicas, workloads);
   if (!planned.ok) {
     ctx.log('freeze-refused', `round ${round}: ${planned.reason}`, { round });
-    const { workload, reason } = planned;
-    return {
-      round,
-      action: action.kind,
-      workload,
-      startedAt,
-      endedAt: ctx.now(),
-      outcome: 'refused',
-      reason,
-    };
+    const head = { round, action: action.kind, workload: planned.workload, startedAt };
+    return endRound(ctx, head, 'refused', { reason: planned.reason });
   }
   const { workload, victims } = planned.plan;
   return freezeAndRecover(ctx, { round, startedAt, workload, victim: victims[0]! }, action.duration);

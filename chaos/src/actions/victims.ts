@@ -1,5 +1,5 @@
 import { DATABASE_REPLICA, DATABASE_WORKLOAD } from '@self-healing-shop/contracts';
-import { mayKill, mayKillAll } from '../safety.ts';
+import { mayKill, mayKillAll, type KillDecision } from '../safety.ts';
 import type { Replica, WorkloadStatus } from '../target.ts';
 import type { PlanContext } from './context.ts';
 
@@ -14,6 +14,13 @@ export type PlanResult = { ok: true; plan: Plan } | { ok: false; workload?: stri
 function chosenWorkload(ctx: PlanContext): string | undefined {
   const action = ctx.experiment.action as { workload?: string };
   return ctx.settings.workload ?? action.workload;
+}
+
+/** The plan a safety decision allows (those `victims` of `workload`), or its refusal. */
+function decided(workload: string, decision: KillDecision, victims: Replica[]): PlanResult {
+  return decision.allowed
+    ? { ok: true, plan: { workload, victims } }
+    : { ok: false, workload, reason: decision.reason };
 }
 
 /**
@@ -70,9 +77,7 @@ export function planAllReplicas(
     workloads.find((w) => w.name === name),
     ctx.experiment.outage,
   );
-  return decision.allowed
-    ? { ok: true, plan: { workload: name, victims: decision.victims } }
-    : { ok: false, workload: name, reason: decision.reason };
+  return decided(name, decision, decision.allowed ? decision.victims : []);
 }
 
 /** The database: replica postgres-0 of the StatefulSet `postgres`. */
@@ -89,15 +94,8 @@ export function planDatabase(
       reason: `no replica ${DATABASE_REPLICA} of ${DATABASE_WORKLOAD} in scope (is the database part of the platform's selector?)`,
     };
   }
-  const decision = mayKill(
-    victim,
-    replicas,
-    workloads.find((w) => w.name === DATABASE_WORKLOAD),
-    ctx.experiment.outage,
-  );
-  return decision.allowed
-    ? { ok: true, plan: { workload: DATABASE_WORKLOAD, victims: [victim] } }
-    : { ok: false, workload: DATABASE_WORKLOAD, reason: decision.reason };
+  const status = workloads.find((w) => w.name === DATABASE_WORKLOAD);
+  return decided(DATABASE_WORKLOAD, mayKill(victim, replicas, status, ctx.experiment.outage), [victim]);
 }
 
 export type Planner = typeof planOneReplica;

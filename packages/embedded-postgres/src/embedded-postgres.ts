@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startPostgres } from './postgres-server.ts';
-import { freePort } from './free-port.ts';
+import { freePort } from '@self-healing-shop/child-server';
 
 export interface EmbeddedPostgresOptions {
   /** Parent folder of the data (kept by stop); a temporary one, removed by stop, when absent. */

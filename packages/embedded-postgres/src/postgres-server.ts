@@ -1,11 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { access, chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { startChildServer } from '@self-healing-shop/child-server';
 import pg from 'pg';
 import type { Logger } from 'pino';
 
@@ -292,54 +292,27 @@ export async function postgresReady(port: number, timeoutMs: number): Promise<bo
 export async function startPostgres(options: PostgresOptions): Promise<PostgresHandle> {
   const cluster = await preparePostgres(options);
   const { command, args, ...ids } = cluster.launch(options.port);
-  const log = createWriteStream(options.logFile, { flags: 'a' });
-  const child = spawn(command, args, { ...ids, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let output = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGQUIT');
-      reject(new Error(`postgres did not start within ${START_TIMEOUT_MS / 1000}s: see ${options.logFile}`));
-    }, START_TIMEOUT_MS);
-    const onData = (chunk: Buffer) => {
-      log.write(chunk);
-      output = (output + chunk.toString('utf8')).slice(-4000);
-      if (output.includes('ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      const lines = output.trim().split('\n').slice(-3).join(' | ');
-      reject(
-        new Error(
-          `postgres exited (${signal ?? `code ${code}`}) while starting: ${lines || `see ${options.logFile}`}`,
-        ),
-      );
-    });
+  const server = await startChildServer({
+    name: 'postgres',
+    command,
+    args,
+    ...ids,
+    logFile: options.logFile,
+    ready: (output) => output.includes('ready to accept connections'),
+    startTimeoutMs: START_TIMEOUT_MS,
+    // SIGINT is PostgreSQL's fast shutdown: disconnects clients, writes a checkpoint.
+    stopSignal: 'SIGINT',
+    killSignal: 'SIGQUIT',
+    stopTimeoutMs: STOP_TIMEOUT_MS,
   });
-  options.logger.info({ port: options.port, pid: child.pid }, 'postgres started');
+  options.logger.info({ port: options.port, pid: server.pid }, 'postgres started');
 
   return {
     url: postgresUrl(options.port),
     dataDir: cluster.dataDir,
-    pid: child.pid!,
+    pid: server.pid,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        // SIGINT is PostgreSQL's fast shutdown: disconnects clients, writes a checkpoint.
-        child.kill('SIGINT');
-        const timer = setTimeout(() => child.kill('SIGQUIT'), STOP_TIMEOUT_MS);
-        await exited;
-        clearTimeout(timer);
-      }
-      await new Promise<void>((resolve) => log.end(resolve));
+      await server.stop();
       options.logger.info('postgres stopped');
     },
   };

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
-import { freePort } from '../src/free-port.ts';
+import { freePort } from '@self-healing-shop/child-server';
 import { stat } from 'node:fs/promises';
 import { assertReachableByOthers, startPostgres, usableDataDir } from '../src/postgres-server.ts';
 

@@ -13,6 +13,8 @@ import { DatabaseUnavailableError, isDatabaseUnavailable } from './database-erro
 import { adminGuard } from './admin-guard.ts';
 import { httpMetrics } from './http-metrics.ts';
 import { metricsEndpoint } from './metrics-endpoint.ts';
+import type { Pool } from './postgres.ts';
+import type { FaultInjection } from './service-context.ts';
 import { DomainError, problemBody, type ProblemBody } from './problem.ts';
 
 export interface ServiceAppOptions {
@@ -30,6 +32,35 @@ export interface ServiceAppOptions {
   readonly bodyLimit?: string;
   /** Adds the service's own routes. */
   readonly routes: (app: Express) => void;
+}
+
+/** What a service's app is built from, whatever else it needs: the kit's context and its database pool. */
+export interface ServiceAppDeps {
+  /** A pool on a database migrated with the service's migrations. */
+  readonly pool: Pool;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly health: HealthRegistry;
+  readonly faults?: FaultInjection;
+  /** ADMIN_TOKEN: guards `/admin/*` (faults and audit). */
+  readonly adminToken?: string | undefined;
+}
+
+/** `createServiceApp` with the skeleton's options taken from a service's deps. */
+export function createAppFromDeps(
+  service: string,
+  deps: ServiceAppDeps,
+  parts: Pick<ServiceAppOptions, 'audit' | 'bodyLimit' | 'routes'>,
+): Express {
+  return createServiceApp({
+    service,
+    logger: deps.logger,
+    registry: deps.registry,
+    health: deps.health,
+    ...(deps.faults ? { faultInjection: deps.faults } : {}),
+    adminToken: deps.adminToken,
+    ...parts,
+  });
 }
 
 const PROBE_PATHS = new Set(['/health', '/ready', '/metrics']);

@@ -1,5 +1,6 @@
 export * from './problem.ts';
 export * from './validate.ts';
+export * from './list-query.ts';
 export * from './config.ts';
 export * from './logger.ts';
 export * from './http-metrics.ts';

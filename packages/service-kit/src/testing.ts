@@ -1,19 +1,18 @@
 // Helpers for tests that run a service's main.ts as a real process (exported as ./testing).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort } from '@self-healing-shop/child-server';
 import type { AuditPage } from '@self-healing-shop/contracts';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LevelWithSilent, Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { ServiceAppDeps } from './create-service-app.ts';
+import { createPool, databaseHealthCheck, type Pool } from './postgres.ts';
+import { createServiceContext } from './service-context.ts';
 
 /** A port that was free a moment ago, for a process that cannot listen on port 0 and report it. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort };
 
 export interface StartedProcess {
   readonly child: ChildProcess;
@@ -36,6 +35,29 @@ export function startProcess(main: string, env: Record<string, string>): Started
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   return { child, output: () => output, exited };
+}
+
+/**
+ * Runs a service's `main.ts` as a real process on a free port of 127.0.0.1 until `/ready` answers 200,
+ * hands its base URL to `use`, then sends SIGTERM and resolves with how it exited and what it wrote.
+ * The process is killed in any case.
+ */
+export async function withMainProcess(
+  main: string,
+  env: Record<string, string>,
+  use: (baseUrl: string, service: StartedProcess) => Promise<void>,
+): Promise<{ exit: { code: number | null; signal: NodeJS.Signals | null }; output: string }> {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const service = startProcess(main, { PORT: String(port), HOST: '127.0.0.1', ...env });
+  try {
+    await until('/ready', async () => (await httpStatus(`${baseUrl}/ready`)) === 200);
+    await use(baseUrl, service);
+    service.child.kill('SIGTERM');
+    return { exit: await service.exited, output: service.output() };
+  } finally {
+    service.child.kill('SIGKILL');
+  }
 }
 
 /** Polls `predicate` until it holds; throws naming `what` after the deadline. */
@@ -95,6 +117,118 @@ export async function startRestartablePostgres(): Promise<RestartablePostgres> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Starts a replica with `start` on a database that the test can take away: the set-up of the services'
+ * recovery tests. `dispose` closes the replica, then removes the database.
+ */
+export async function onRestartablePostgres<R extends { close(): Promise<void> }>(
+  start: (url: string) => Promise<R>,
+): Promise<{ pg: RestartablePostgres; replica: R; dispose(): Promise<void> }> {
+  const pg = await startRestartablePostgres();
+  const replica = await start(pg.url).catch(async (error: unknown) => {
+    await pg.dispose();
+    throw error;
+  });
+  return {
+    pg,
+    replica,
+    async dispose() {
+      await replica.close();
+      await pg.dispose();
+    },
+  };
+}
+
+/**
+ * A database outage as a replica must ride it out: stops the database, waits until the replica's
+ * readiness (`readyStatus`) answers 503, runs `during`, brings the database back and waits for 200.
+ */
+export async function databaseOutage(
+  pg: RestartablePostgres,
+  readyStatus: () => Promise<number>,
+  during: () => Promise<void>,
+): Promise<void> {
+  await pg.stop();
+  await until('/ready 503', async () => (await readyStatus()) === 503);
+  await during();
+  await pg.start();
+  await until('/ready 200', async () => (await readyStatus()) === 200);
+}
+
+export interface TestReplicaOptions {
+  /** Run the service's migrations first (default true). */
+  readonly migrate?: boolean;
+  readonly adminToken?: string;
+  readonly faultInjection?: boolean;
+  readonly defaultMetrics?: boolean;
+  /** Default `silent`. */
+  readonly logLevel?: LevelWithSilent;
+  readonly logDestination?: NodeJS.WritableStream;
+}
+
+export interface TestReplica<App> {
+  readonly app: App;
+  readonly pool: Pool;
+  readonly registry: Registry;
+  /** Disposes the fault injection and ends the pool. */
+  close(): Promise<void>;
+}
+
+/**
+ * One replica of a service in-process, as `launchService` builds it but without listening: its own
+ * context, pool (on `url`, migrated with `migrate`) and database health check, and the app `build` makes.
+ */
+export async function startTestReplica<App>(
+  service: string,
+  url: string,
+  parts: {
+    readonly migrate: (pool: Pool, logger: Logger) => Promise<unknown>;
+    readonly build: (deps: ServiceAppDeps) => App;
+  },
+  options: TestReplicaOptions = {},
+): Promise<TestReplica<App>> {
+  const { logger, registry, health, faults } = createServiceContext({
+    service,
+    logLevel: options.logLevel ?? 'silent',
+    defaultMetrics: options.defaultMetrics ?? false,
+    faultInjection: { enabled: options.faultInjection ?? false },
+    adminToken: options.adminToken,
+    ...(options.logDestination ? { logDestination: options.logDestination } : {}),
+  });
+  const pool = createPool({ connectionString: url, logger, application: `${service}-test` });
+  if (options.migrate !== false) await parts.migrate(pool, logger);
+  health.register(databaseHealthCheck(pool));
+  const app = parts.build({ pool, logger, registry, health, faults, adminToken: options.adminToken });
+  return {
+    app,
+    pool,
+    registry,
+    async close() {
+      faults.dispose();
+      await pool.end();
+    },
+  };
+}
+
+/** The value of a counter (or gauge) with these labels in `registry`; 0 when no series has them yet. */
+export async function counterValue(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (!metric) throw new Error(`metric ${name} is not registered`);
+  const { values } = await metric.get();
+  return values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
+}
+
+let sequence = 0;
+/** A fresh id per call (an order id), unique across test files running at once. */
+export function uniqueId(prefix = 'ord'): string {
+  sequence += 1;
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${sequence}`;
 }
 
 /**

@@ -1,8 +1,5 @@
 import type { Express } from 'express';
-import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import type { HealthRegistry } from '@self-healing-shop/resilience';
-import { createServiceApp, type FaultInjection, type Pool } from '@self-healing-shop/service-kit';
+import { createAppFromDeps, type ServiceAppDeps } from '@self-healing-shop/service-kit';
 import { auditRoutes } from './audit-routes.ts';
 import { createInventoryMetrics } from './metrics.ts';
 import { ProductStore } from './product-store.ts';
@@ -12,15 +9,9 @@ import { reservationRoutes } from './reservation-routes.ts';
 
 export { INVENTORY_SCHEMA, migrateInventory } from './migrations.ts';
 
-export interface InventoryAppDeps {
+export interface InventoryAppDeps extends ServiceAppDeps {
   /** A pool on a database migrated with `migrateInventory`. */
-  readonly pool: Pool;
-  readonly logger: Logger;
-  readonly registry: Registry;
-  readonly health: HealthRegistry;
-  readonly faults?: FaultInjection;
-  /** ADMIN_TOKEN: guards `/admin/*` (faults and audit). */
-  readonly adminToken?: string | undefined;
+  readonly pool: ServiceAppDeps['pool'];
 }
 
 /** The inventory HTTP app; no I/O until requests arrive. */
@@ -28,13 +19,7 @@ export function createApp(deps: InventoryAppDeps): Express {
   const products = new ProductStore(deps.pool);
   const reservations = new ReservationStore(deps.pool);
   const metrics = createInventoryMetrics(deps.registry);
-  return createServiceApp({
-    service: 'inventory',
-    logger: deps.logger,
-    registry: deps.registry,
-    health: deps.health,
-    ...(deps.faults ? { faultInjection: deps.faults } : {}),
-    adminToken: deps.adminToken,
+  return createAppFromDeps('inventory', deps, {
     audit: (router) => auditRoutes(router, { pool: deps.pool }),
     routes: (app) => {
       productRoutes(app, { products });

@@ -1,3 +1,4 @@
+import { listPageFields } from '@self-healing-shop/service-kit';
 import { z } from 'zod';
 
 export const MAX_QUANTITY = 1000;
@@ -54,12 +55,4 @@ export const setStockSchema = z.strictObject({
     .max(MAX_STOCK, `expected at most ${MAX_STOCK}`),
 });
 
-export const pageQuerySchema = z.object({
-  limit: z.coerce
-    .number({ error: 'expected a number' })
-    .int('expected an integer')
-    .min(1, 'expected at least 1')
-    .max(100, 'expected at most 100')
-    .default(50),
-  cursor: z.string({ error: 'expected a single cursor' }).min(1).max(200).optional(),
-});
+export const pageQuerySchema = z.object(listPageFields);

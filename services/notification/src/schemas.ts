@@ -1,3 +1,4 @@
+import { listPageFields } from '@self-healing-shop/service-kit';
 import { z } from 'zod';
 
 export const NOTIFICATION_KINDS = ['order-confirmation'] as const;
@@ -26,13 +27,7 @@ export type CreateNotification = z.infer<typeof createNotificationSchema>;
 
 export const listQuerySchema = z.object({
   orderId: orderIdSchema.optional(),
-  limit: z.coerce
-    .number({ error: 'expected a number' })
-    .int('expected an integer')
-    .min(1, 'expected at least 1')
-    .max(100, 'expected at most 100')
-    .default(50),
-  cursor: z.string({ error: 'expected a single cursor' }).min(1).max(200).optional(),
+  ...listPageFields,
 });
 
 export const notificationIdSchema = z.uuid();

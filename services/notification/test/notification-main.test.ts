@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmbeddedPostgres, type RunningPostgres } from '@self-healing-shop/embedded-postgres';
-import { freePort, httpStatus, startProcess, until } from '@self-healing-shop/service-kit/testing';
+import { until, withMainProcess } from '@self-healing-shop/service-kit/testing';
 
 // Start-up failures (bad environment, database unreachable) are the kit's launchService tests.
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -18,33 +18,25 @@ afterAll(async () => {
 
 describe('main.ts as a real process', () => {
   it('migrates, becomes ready, serves, and exits 0 on SIGTERM', async () => {
-    const port = await freePort();
-    const service = startProcess(MAIN, {
-      DATABASE_URL: pg.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      POD_NAME: 'notification-t',
-    });
-    try {
-      await until('/ready', async () => (await httpStatus(`http://127.0.0.1:${port}/ready`)) === 200);
-      const created = await fetch(`http://127.0.0.1:${port}/notifications`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          orderId: 'o-main-1',
-          kind: 'order-confirmation',
-          channel: 'email',
-          recipient: 'a@b.co',
-        }),
-      });
-      expect(created.status).toBe(201);
-      await until('the send log line', () => service.output().includes('"msg":"notification sent"'));
-
-      service.child.kill('SIGTERM');
-      expect(await service.exited).toEqual({ code: 0, signal: null });
-      expect(service.output()).toContain('shutdown finished');
-    } finally {
-      service.child.kill('SIGKILL');
-    }
+    const { exit, output } = await withMainProcess(
+      MAIN,
+      { DATABASE_URL: pg.url, POD_NAME: 'notification-t' },
+      async (url, service) => {
+        const created = await fetch(`${url}/notifications`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            orderId: 'o-main-1',
+            kind: 'order-confirmation',
+            channel: 'email',
+            recipient: 'a@b.co',
+          }),
+        });
+        expect(created.status).toBe(201);
+        await until('the send log line', () => service.output().includes('"msg":"notification sent"'));
+      },
+    );
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(output).toContain('shutdown finished');
   });
 });

@@ -1,13 +1,6 @@
 import type { Express } from 'express';
-import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import {
-  systemClock,
-  type Clock,
-  type DegradationManager,
-  type HealthRegistry,
-} from '@self-healing-shop/resilience';
-import { createServiceApp, type FaultInjection, type Pool } from '@self-healing-shop/service-kit';
+import { systemClock, type Clock, type DegradationManager } from '@self-healing-shop/resilience';
+import { createAppFromDeps, type ServiceAppDeps } from '@self-healing-shop/service-kit';
 import { createOrderDegradation } from './degradation.ts';
 import type { InventoryClient } from './inventory-client.ts';
 import type { NotificationClient } from './notification-client.ts';
@@ -24,17 +17,11 @@ import { auditRoutes } from './audit-routes.ts';
 /** The outbox, inline confirmation and sweeper settings over their defaults (outbox/outbox-settings.ts). */
 export type OrderAppOptions = OutboxOverrides;
 
-export interface OrderAppDeps {
+export interface OrderAppDeps extends ServiceAppDeps {
   /** A pool on a database migrated with `migrateOrders`. */
-  readonly pool: Pool;
-  readonly logger: Logger;
-  readonly registry: Registry;
-  readonly health: HealthRegistry;
+  readonly pool: ServiceAppDeps['pool'];
   readonly inventory: InventoryClient;
   readonly notification: NotificationClient;
-  readonly faults?: FaultInjection;
-  /** ADMIN_TOKEN: guards `/admin/*` (faults and audit). */
-  readonly adminToken?: string | undefined;
   readonly clock?: Clock;
   readonly random?: () => number;
   readonly options?: OrderAppOptions;
@@ -103,13 +90,7 @@ export function createApp(deps: OrderAppDeps): OrderApp {
   health.register(inventory.healthCheck());
   health.register(notification.healthCheck());
 
-  const app = createServiceApp({
-    service: 'order',
-    logger,
-    registry,
-    health,
-    ...(deps.faults ? { faultInjection: deps.faults } : {}),
-    adminToken: deps.adminToken,
+  const app = createAppFromDeps('order', deps, {
     audit: (router) => auditRoutes(router, { pool, pendingTimeoutMs: settings.sweeper.pendingTimeoutMs }),
     routes: (express) => orderRoutes(express, { service }),
   });

@@ -9,6 +9,7 @@ import {
   databaseHealthCheck,
   type Pool,
 } from '@self-healing-shop/service-kit';
+import { startTestReplica } from '@self-healing-shop/service-kit/testing';
 import { createApp as createInventoryApp, migrateInventory } from '@self-healing-shop/inventory';
 import { createApp as createNotificationApp, migrateNotification } from '@self-healing-shop/notification';
 import { createApp, type OrderApp, type OrderAppOptions } from '../src/app.ts';
@@ -64,49 +65,35 @@ export interface Service {
   close(): Promise<void>;
 }
 
-/** One inventory replica in-process on 127.0.0.1, port 0, with its own pool and registry. */
-export async function startInventory(dbUrl: string): Promise<Service> {
-  const { logger, registry, health, faults } = createServiceContext({
-    service: 'inventory',
-    logLevel: 'silent',
-    defaultMetrics: false,
-  });
-  const pool = createPool({ connectionString: dbUrl, logger, application: 'inventory-test' });
-  await migrateInventory(pool, logger);
-  health.register(databaseHealthCheck(pool));
-  const http = await listen(createInventoryApp({ pool, logger, registry, health }));
+/** One replica of `service` in-process on 127.0.0.1, port 0, with its own pool and registry. */
+async function startListening(
+  service: string,
+  dbUrl: string,
+  parts: Parameters<typeof startTestReplica<RequestListener>>[2],
+): Promise<Service> {
+  const replica = await startTestReplica(service, dbUrl, parts);
+  const http = await listen(replica.app);
   return {
     http,
-    pool,
-    registry,
+    pool: replica.pool,
+    registry: replica.registry,
     async close() {
       await http.stop();
-      faults.dispose();
-      await pool.end();
+      await replica.close();
     },
   };
 }
 
-export async function startNotification(dbUrl: string): Promise<Service> {
-  const { logger, registry, health, faults } = createServiceContext({
-    service: 'notification',
-    logLevel: 'silent',
-    defaultMetrics: false,
+/** One inventory replica in-process on 127.0.0.1, port 0, with its own pool and registry. */
+export function startInventory(dbUrl: string): Promise<Service> {
+  return startListening('inventory', dbUrl, { migrate: migrateInventory, build: createInventoryApp });
+}
+
+export function startNotification(dbUrl: string): Promise<Service> {
+  return startListening('notification', dbUrl, {
+    migrate: migrateNotification,
+    build: createNotificationApp,
   });
-  const pool = createPool({ connectionString: dbUrl, logger, application: 'notification-test' });
-  await migrateNotification(pool, logger);
-  health.register(databaseHealthCheck(pool));
-  const http = await listen(createNotificationApp({ pool, logger, registry, health }));
-  return {
-    http,
-    pool,
-    registry,
-    async close() {
-      await http.stop();
-      faults.dispose();
-      await pool.end();
-    },
-  };
 }
 
 /** Short timings so that circuits open and close within a test. */

@@ -1,8 +1,7 @@
-import express, { type Router } from 'express';
+import type { Router } from 'express';
 import type { Logger } from 'pino';
-import { PROMETHEUS_INSTALL_HINT, sendProblem } from '../problem.ts';
-import { pipeGet, UpstreamUnreachableError } from '../upstream.ts';
-import { queryString, splatPath } from './request-parts.ts';
+import { PROMETHEUS_INSTALL_HINT } from '../problem.ts';
+import { readOnlyProxy } from './read-only-proxy.ts';
 
 /** Prometheus HTTP API paths the console reads (read-only; no admin or write endpoints). */
 const PROMETHEUS_PATHS = [
@@ -19,45 +18,20 @@ const DEFAULT_SCRAPE_INTERVAL = '15s';
 
 /** `GET /*path` proxied to the local Prometheus; 503 with the install command when there is none. */
 export function prometheusRoutes(prometheusUrl: string | null, logger: Pick<Logger, 'warn'>): Router {
-  const router = express.Router();
-  router.get('/*path', async (req, res) => {
-    const path = splatPath(req);
-    if (prometheusUrl === null) {
-      return sendProblem(
-        res,
-        503,
-        'Prometheus is not running',
-        `The local runtime runs no Prometheus. ${PROMETHEUS_INSTALL_HINT}`,
-        {
-          install: PROMETHEUS_INSTALL_HINT,
-        },
-      );
-    }
-    if (!PROMETHEUS_PATHS.some((p) => p.test(path))) {
-      return sendProblem(
-        res,
-        404,
-        'Not a Prometheus read endpoint',
+  return readOnlyProxy({
+    name: 'Prometheus',
+    upstreamUrl: prometheusUrl,
+    paths: PROMETHEUS_PATHS,
+    notProxied: {
+      title: 'Not a Prometheus read endpoint',
+      detail: (path) =>
         `/api/prometheus/${path} is not proxied; use api/v1/query, query_range, label/<name>/values, series`,
-      );
-    }
-    try {
-      await pipeGet(`${prometheusUrl}/${path}${queryString(req)}`, res, { timeoutMs: 30_000 });
-    } catch (error) {
-      if (!(error instanceof UpstreamUnreachableError)) throw error;
-      logger.warn({ err: error }, 'prometheus unreachable');
-      sendProblem(
-        res,
-        503,
-        'Prometheus is not reachable',
-        `${error.message}. Is it running? ${PROMETHEUS_INSTALL_HINT}`,
-        {
-          install: PROMETHEUS_INSTALL_HINT,
-        },
-      );
-    }
+    },
+    installHint: PROMETHEUS_INSTALL_HINT,
+    unreachableDetail: (message) => `${message}. Is it running? ${PROMETHEUS_INSTALL_HINT}`,
+    timeoutMs: 30_000,
+    logger,
   });
-  return router;
 }
 
 /** Whether Prometheus answers, and its scrape interval (the `$__rate_interval` input) from its own config. */

@@ -2,9 +2,8 @@
 // `alertmanager` on PATH), with the routing KIND uses (monitoring/scripts/alertmanager-config.ts: by
 // severity and service, a `default` receiver) and no receivers with credentials: firing alerts are seen
 // in its API, the console and `make status`, and sent nowhere.
-import { spawn } from 'node:child_process';
-import { constants, createWriteStream } from 'node:fs';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { findExecutable, httpReady, startChildServer } from '@self-healing-shop/child-server';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { stringify } from 'yaml';
@@ -21,20 +20,8 @@ export const ALERTMANAGER_INSTALL =
 export const ALERTMANAGER_INSTALL_HINT = `Alertmanager is not installed, so alerts fire in Prometheus only: ${ALERTMANAGER_INSTALL}`;
 
 /** The Alertmanager executable on PATH (either name), or undefined. */
-export async function findAlertmanager(
-  pathVariable = process.env['PATH'] ?? '',
-): Promise<string | undefined> {
-  for (const name of BINARY_NAMES) {
-    for (const dir of pathVariable.split(path.delimiter).filter(Boolean)) {
-      const candidate = path.join(dir, name);
-      const ok = await access(candidate, constants.X_OK).then(
-        () => true,
-        () => false,
-      );
-      if (ok) return candidate;
-    }
-  }
-  return undefined;
+export function findAlertmanager(pathVariable = process.env['PATH'] ?? ''): Promise<string | undefined> {
+  return findExecutable(BINARY_NAMES, pathVariable);
 }
 
 /**
@@ -71,10 +58,10 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<A
   const configFile = path.join(dataDir, 'alertmanager.yml');
   await writeFile(configFile, localAlertmanagerConfig());
   const url = `http://127.0.0.1:${options.port}`;
-  const log = createWriteStream(options.logFile, { flags: 'a' });
-  const child = spawn(
-    options.binary,
-    [
+  const server = await startChildServer({
+    name: 'alertmanager',
+    command: options.binary,
+    args: [
       `--config.file=${configFile}`,
       `--storage.path=${dataDir}`,
       `--web.listen-address=127.0.0.1:${options.port}`,
@@ -83,41 +70,18 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<A
       '--cluster.listen-address=',
     ],
     // POD_NAME marks it as the runtime's: the next `up` stops it if this runtime was killed.
-    { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, POD_NAME: 'alertmanager' } },
-  );
-  child.stdout.pipe(log, { end: false });
-  child.stderr.pipe(log, { end: false });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let exitedEarly = false;
-  child.once('exit', () => (exitedEarly = true));
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (exitedEarly) throw new Error(`alertmanager exited while starting: see ${options.logFile}`);
-    const ready = await fetch(`${url}/-/ready`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ready) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(
-        `alertmanager was not ready within ${START_TIMEOUT_MS / 1000}s: see ${options.logFile}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  options.logger.info({ url, pid: child.pid }, 'alertmanager started');
+    env: { ...process.env, POD_NAME: 'alertmanager' },
+    logFile: options.logFile,
+    ready: httpReady(`${url}/-/ready`),
+    startTimeoutMs: START_TIMEOUT_MS,
+    stopTimeoutMs: STOP_TIMEOUT_MS,
+  });
+  options.logger.info({ url, pid: server.pid }, 'alertmanager started');
   return {
     url,
-    pid: child.pid!,
+    pid: server.pid,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-        await exited;
-        clearTimeout(timer);
-      }
-      await new Promise<void>((resolve) => log.end(resolve));
+      await server.stop();
       options.logger.info('alertmanager stopped');
     },
   };

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
-import { constants, createWriteStream } from 'node:fs';
-import { access, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { findExecutable, httpReady, startChildServer } from '@self-healing-shop/child-server';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { parse, stringify } from 'yaml';
@@ -38,16 +37,8 @@ export interface PrometheusHandle {
 }
 
 /** The `prometheus` executable on PATH, or undefined. */
-export async function findPrometheus(pathVariable = process.env['PATH'] ?? ''): Promise<string | undefined> {
-  for (const dir of pathVariable.split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, 'prometheus');
-    const ok = await access(candidate, constants.X_OK).then(
-      () => true,
-      () => false,
-    );
-    if (ok) return candidate;
-  }
-  return undefined;
+export function findPrometheus(pathVariable = process.env['PATH'] ?? ''): Promise<string | undefined> {
+  return findExecutable(['prometheus'], pathVariable);
 }
 
 /** How to get `prometheus` on PATH without a system service (CI installs it this way too). */
@@ -132,10 +123,11 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   const targetsFile = path.join(targetsDir, 'replicas.json');
   await writeFile(targetsFile, '[]\n');
 
-  const log = createWriteStream(options.logFile, { flags: 'a' });
-  const child = spawn(
-    options.binary,
-    [
+  const url = `http://127.0.0.1:${options.port}`;
+  const server = await startChildServer({
+    name: 'prometheus',
+    command: options.binary,
+    args: [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${path.join(dataDir, 'tsdb')}`,
       '--storage.tsdb.retention.time=2d',
@@ -143,34 +135,18 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       '--web.enable-lifecycle',
     ],
     // POD_NAME marks it as the runtime's: the next `up` stops it if this runtime was killed.
-    { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, POD_NAME: 'prometheus' } },
-  );
-  child.stdout.pipe(log, { end: false });
-  child.stderr.pipe(log, { end: false });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let exitedEarly = false;
-  child.once('exit', () => (exitedEarly = true));
-  const url = `http://127.0.0.1:${options.port}`;
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (exitedEarly) throw new Error(`prometheus exited while starting: see ${options.logFile}`);
-    const ready = await fetch(`${url}/-/ready`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ready) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`prometheus was not ready within ${START_TIMEOUT_MS / 1000}s: see ${options.logFile}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  options.logger.info({ url, pid: child.pid }, 'prometheus started');
+    env: { ...process.env, POD_NAME: 'prometheus' },
+    logFile: options.logFile,
+    ready: httpReady(`${url}/-/ready`),
+    startTimeoutMs: START_TIMEOUT_MS,
+    stopTimeoutMs: STOP_TIMEOUT_MS,
+  });
+  options.logger.info({ url, pid: server.pid }, 'prometheus started');
 
   let writing = Promise.resolve();
   return {
     url,
-    pid: child.pid!,
+    pid: server.pid,
     setTargets(targets) {
       const groups = targets.map((target) => ({ targets: [target.address], labels: target.labels }));
       const temporary = `${targetsFile}.tmp`;
@@ -182,13 +158,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     },
     async stop() {
       await writing;
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-        await exited;
-        clearTimeout(timer);
-      }
-      await new Promise<void>((resolve) => log.end(resolve));
+      await server.stop();
       options.logger.info('prometheus stopped');
     },
   };
