@@ -133,6 +133,8 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       '--storage.tsdb.retention.time=2d',
       `--web.listen-address=127.0.0.1:${options.port}`,
       '--web.enable-lifecycle',
+      // Keeps the trace_id exemplars the services put on their latency histograms (OpenMetrics scrape).
+      '--enable-feature=exemplar-storage',
     ],
     // POD_NAME marks it as the runtime's: the next `up` stops it if this runtime was killed.
     env: { ...process.env, POD_NAME: 'prometheus' },
