@@ -56,6 +56,10 @@ export interface DeploymentSpec extends PodSpec {
   readonly httpPort: number;
   readonly env: ReadonlyArray<{ readonly name: string; readonly source: EnvSource }>;
   readonly cpuRequestCores?: number;
+  /** spec.progressDeadlineSeconds (default 600, as Kubernetes): a rollout without progress for this long is rolled back. */
+  readonly progressDeadlineSeconds: number;
+  /** Variables set by a rollout (`rollout --env`): applied last, over what the runtime injects. */
+  readonly envOverrides?: Readonly<Record<string, string>>;
 }
 
 const unsupported = () => z.undefined({ error: UNSUPPORTED }).optional();
@@ -166,6 +170,7 @@ const deploymentSchema = z.object({
   }),
   spec: z.object({
     replicas: z.number().int().min(0).default(1),
+    progressDeadlineSeconds: z.number().int().min(1).default(600),
     strategy: z
       .object({
         type: z.enum(['RollingUpdate', 'Recreate']).default('RollingUpdate'),
@@ -364,6 +369,7 @@ export function deploymentSpec(
     livenessProbe: probeSpec(container.livenessProbe, container, `${base}.livenessProbe`, fail),
     readinessProbe: probeSpec(container.readinessProbe, container, `${base}.readinessProbe`, fail),
     cpuRequestCores,
+    progressDeadlineSeconds: raw.spec.progressDeadlineSeconds,
     preStopSleepMs: (container.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1000,
     terminationGracePeriodMs: raw.spec.template.spec.terminationGracePeriodSeconds * 1000,
     stopSignal: 'SIGTERM',
