@@ -27,6 +27,7 @@ import {
 import { KubernetesTarget } from './targets/kubernetes-target.ts';
 import { LocalTarget } from './targets/local-target.ts';
 import { TargetError, type Target } from './target.ts';
+import { rolloutGuardCommand } from './rollout/guard-command.ts';
 
 const DEFAULT_NOTIFICATION_URL = `http://127.0.0.1:${LOCAL_PORTS.notification}`;
 /** The token of the demo Secret in k8s/base/shared/secret.yaml. */
@@ -38,6 +39,8 @@ usage:
   chaos run <experiment|file.yaml> [options]   run an experiment (see chaos list)
   chaos list                                   the experiments
   chaos targets [--target ...]                 what an experiment would hit
+  chaos rollout-guard [options]                after a deploy: watch the rollouts and the fast
+                                               burn-rate alert, roll back on failure (--help)
 
 options:
   --target local|kubernetes   platform (default local)
@@ -296,6 +299,8 @@ async function runCommand(name: string | undefined, values: Values, deps: MainDe
 
 /** The CLI without the process: arguments in, exit code out. */
 export async function main(argv: string[], deps: MainDeps): Promise<number> {
+  // Its own options (rollout/guard-command.ts).
+  if (argv[0] === 'rollout-guard') return rolloutGuardCommand(argv.slice(1), deps);
   try {
     const { values, positionals } = parse(argv);
     const [command, ...rest] = positionals;
