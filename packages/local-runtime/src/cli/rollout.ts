@@ -1,5 +1,5 @@
 import type { RolloutRequest, RolloutView, RuntimeEvent } from '@self-healing-shop/contracts';
-import { ControlClient } from '../control-plane/control-client.ts';
+import { ControlClient, RuntimeNotRunningError } from '../control-plane/control-client.ts';
 import { belongsTo } from '../supervision/names.ts';
 import { eventLine } from './format.ts';
 import { controlUrl } from './paths.ts';
@@ -79,6 +79,17 @@ async function follow(
   }
 }
 
+/** The runtime's refusal (400 bad variable, 409 no previous revision) printed as it says it. */
+async function refused(request: () => Promise<RolloutView>): Promise<RolloutView | undefined> {
+  try {
+    return await request();
+  } catch (error) {
+    if (error instanceof RuntimeNotRunningError) throw error;
+    console.error((error as Error).message);
+    return undefined;
+  }
+}
+
 async function known(client: ControlClient, name: string): Promise<boolean> {
   const deployments = (await client.workloads()).filter((w) => w.kind === 'Deployment');
   if (deployments.some((d) => d.name === name)) return true;
@@ -98,7 +109,8 @@ export async function rollout(
   const client = new ControlClient(controlUrl(options.port));
   if (!(await known(client, name))) return 2;
   const startedAt = Date.now();
-  const view = await client.rollout(name, change);
+  const view = await refused(() => client.rollout(name, change));
+  if (!view) return 1;
   console.log(
     `rollout of ${name}: revision ${view.revision}, rolled back unless its new replicas progress within ${view.progressDeadlineSeconds}s`,
   );
@@ -119,7 +131,8 @@ export async function rolloutUndo(name: string, options: { wait: boolean; port?:
   const client = new ControlClient(controlUrl(options.port));
   if (!(await known(client, name))) return 2;
   const startedAt = Date.now();
-  const view = await client.undo(name);
+  const view = await refused(() => client.undo(name));
+  if (!view) return 1;
   console.log(`rollout undo of ${name}: now revision ${view.revision}`);
   if (!options.wait) return 0;
   const outcome = await follow(

@@ -35,10 +35,11 @@ export interface ControlTarget {
 const rolloutRequest = z
   .object({
     env: z
-      .record(
-        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
-        z.string({ error: 'must be a string' }),
-      )
+      .record(z.string(), z.string({ error: 'must be a string' }))
+      .superRefine((env, context) => {
+        for (const name of Object.keys(env).filter((n) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)))
+          context.addIssue({ code: 'custom', path: [name], message: 'is not an environment variable name' });
+      })
       .optional(),
     progressDeadlineSeconds: z.number().int().min(1).max(86_400).optional(),
   })
