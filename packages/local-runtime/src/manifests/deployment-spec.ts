@@ -69,6 +69,15 @@ const intOrPercent = z.union([
   z.string().regex(/^\d+%$/, 'must be an integer or a percentage'),
 ]);
 
+/** A probe's timing fields with Kubernetes' defaults, the same for every kind of probe and workload. */
+export const probeTimings = {
+  initialDelaySeconds: seconds(0, 0),
+  periodSeconds: seconds(1, 10),
+  timeoutSeconds: seconds(1, 1),
+  successThreshold: seconds(1, 1),
+  failureThreshold: seconds(1, 3),
+};
+
 const probeSchema = z
   .object({
     httpGet: z
@@ -84,11 +93,7 @@ const probeSchema = z
     grpc: unsupported(),
     tcpSocket: unsupported(),
     terminationGracePeriodSeconds: unsupported(),
-    initialDelaySeconds: seconds(0, 0),
-    periodSeconds: seconds(1, 10),
-    timeoutSeconds: seconds(1, 1),
-    successThreshold: seconds(1, 1),
-    failureThreshold: seconds(1, 3),
+    ...probeTimings,
   })
   .superRefine((probe, context) => {
     if (!probe.httpGet) context.addIssue({ code: 'custom', path: ['httpGet'], message: 'is required' });
