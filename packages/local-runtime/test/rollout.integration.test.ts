@@ -3,19 +3,16 @@
 // configuration error) is rolled back when its progress deadline passes, and the CLI says why.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import pino from 'pino';
 import type { RuntimeInfo } from '@self-healing-shop/contracts';
 import { createControlApi } from '../src/control-plane/control-api.ts';
 import { rolloutTarget } from '../src/control-plane/rollout-target.ts';
 import { freePort } from '../src/networking/ports.ts';
-import { startRuntime } from '../src/runtime.ts';
 import type { Runtime } from '../src/runtime.ts';
-import { repoRoot, waitFor } from './helpers.ts';
+import { repoRoot, startPlatform, waitFor } from './helpers.ts';
 
 const execFileAsync = promisify(execFile);
 const cli = path.join(repoRoot, 'packages', 'local-runtime', 'src', 'cli.ts');
@@ -49,19 +46,7 @@ describe('rollouts on the local runtime', () => {
     });
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'rollout-it-'));
-    await chmod(dataDir, 0o755); // PostgreSQL runs as the postgres user when we are root
-    runtime = await startRuntime({
-      rootDir: repoRoot,
-      dataDir,
-      controlPort: 0,
-      frontPorts: { order: 0, inventory: 0, notification: 0 },
-      postgres: { port: await freePort() },
-      prometheus: false,
-      console: false,
-      hpaIntervalMs: 3_600_000,
-      logger: pino({ level: 'silent' }),
-    });
+    ({ runtime, dataDir } = await startPlatform('rollout-it-'));
     // The runtime's control API with its rollout routes over the same controllers.
     control = createControlApi({
       events: runtime.events,
