@@ -31,6 +31,7 @@ import { kubernetesChecks } from './verify/kubernetes-checks.ts';
 import { localChecks } from './verify/local-checks.ts';
 import { requestJson } from './verify/http.ts';
 import { verify } from './verify/verify.ts';
+import { rolloutGuardCommand } from './rollout/guard-command.ts';
 
 const DEFAULT_NOTIFICATION_URL = `http://127.0.0.1:${LOCAL_PORTS.notification}`;
 /** The token of the demo Secret in k8s/base/shared/secret.yaml. */
@@ -44,6 +45,8 @@ usage:
   chaos targets [--target ...]                 what an experiment would hit
   chaos verify [--target ...] [--json]         self-check after \`make up\`: workloads, Prometheus targets and
                                                rules, Grafana (kubernetes), an order, one pod-kill round
+  chaos rollout-guard [options]                after a deploy: watch the rollouts and the fast
+                                               burn-rate alert, roll back on failure (--help)
 
 options:
   --target local|kubernetes   platform (default local)
@@ -393,6 +396,8 @@ async function verifyCommand(values: Values, deps: MainDeps): Promise<number> {
 
 /** The CLI without the process: arguments in, exit code out. */
 export async function main(argv: string[], deps: MainDeps): Promise<number> {
+  // Its own options (rollout/guard-command.ts).
+  if (argv[0] === 'rollout-guard') return rolloutGuardCommand(argv.slice(1), deps);
   try {
     const { values, positionals } = parse(argv);
     const [command, ...rest] = positionals;

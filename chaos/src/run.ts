@@ -1,6 +1,7 @@
 import { ACTIONS } from './actions/index.ts';
 import { httpAlertSource, type AlertSource } from './alerts/alert-source.ts';
 import { watchAlerts, type AlertWatchResult } from './alerts/alert-watch.ts';
+import { silenceExpected, type RunSilences } from './alerts/silences.ts';
 import { pause, type ActionContext, type RunSettings } from './actions/context.ts';
 import type { Experiment } from './experiment.ts';
 import { LoadSession, mergeReports, type LoadSegment, type StartLoad } from './load.ts';
@@ -49,6 +50,8 @@ interface RoundsOutcome {
   objectives: Array<Objective | Promise<Objective>>;
   /** The alerts watch (from the action's start until the experiment's `alerts.within`). */
   alerts?: Promise<AlertWatchResult>;
+  /** The silences on the expected alerts, expired when the rounds, the checks and the watch are over. */
+  silences?: RunSilences;
   abortReason?: string;
 }
 
@@ -108,6 +111,23 @@ async function playRounds(
   const definition = ACTIONS[options.experiment.action.kind];
   let actionsEnded = (): void => undefined;
   if (options.experiment.alerts) {
+    // Before the fault: nobody is paged for the alerts this planned experiment is meant to fire.
+    out.silences = await silenceExpected(options.experiment.alerts, {
+      api: async () => {
+        const source = await alertSource(options, deps.target)();
+        if (!source.silences) throw new Error(`${source.description} offers no silences API`);
+        return source.silences;
+      },
+      run: `${options.experiment.name} (seed ${options.seed}, started ${new Date(now()).toISOString()})`,
+      // At most the watch, the rounds and the steady state after, plus a margin; expired at the end anyway.
+      maxMs:
+        options.experiment.alerts.within +
+        options.rounds * options.intervalMs +
+        options.experiment.steadyState.timeout +
+        600_000,
+      now,
+      log: log.log,
+    });
     out.alerts = watchAlerts(options.experiment.alerts, {
       source: alertSource(options, deps.target),
       signal: deps.signal,
@@ -141,6 +161,15 @@ async function playRounds(
     'steady-state-after',
     `steady state after: ${out.steadyAfter.ok ? 'ok' : 'NOT met'}: ${out.steadyAfter.detail}`,
   );
+}
+
+/** Expires the run's silences once the alerts watch is over (at once when the run was interrupted). */
+async function expireSilences(out: RoundsOutcome): Promise<void> {
+  const silences = out.silences;
+  if (!silences) return;
+  const watched = await out.alerts?.catch(() => undefined);
+  await silences.expire();
+  if (watched) out.alerts = Promise.resolve({ ...watched, silenced: silences.result });
 }
 
 /**
@@ -184,6 +213,7 @@ async function runRounds(
   } finally {
     if (load) out.segments = await load.end();
     await subscription.close();
+    await expireSilences(out);
   }
   if (deps.signal.aborted) out.abortReason ??= 'interrupted (SIGINT)';
   return out;

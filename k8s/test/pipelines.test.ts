@@ -22,6 +22,9 @@ const readsEnvAndToken = [
   'export ADMIN_TOKEN',
 ];
 /** Shell text with line continuations joined, as the shell sees it. */
+/** The guard's command line in both pipelines: the deploy fails when it rolls back or cannot judge. */
+const guardCommand =
+  'pnpm chaos rollout-guard --context "$KUBE_CONTEXT" --prometheus-url "$PROMETHEUS_URL" --window 2m --report-dir reports/rollout-guard';
 const joined = (text: string) => text.replace(/\s*\\\n\s*/g, ' ');
 
 interface GroovyLintResult {
@@ -103,6 +106,21 @@ describe('Jenkinsfile', () => {
     expect(jenkinsfile).not.toMatch(/\|\|\s*true|set \+e|returnStatus|catchError|unstable\(/);
   });
 
+  it('runs the rollout guard before kind.sh wait, fail-closed, and archives its report', () => {
+    const stage = jenkinsfile.slice(
+      jenkinsfile.indexOf("stage('Wait for rollouts')"),
+      jenkinsfile.indexOf("stage('Chaos: pod-kill')"),
+    );
+    expect(joined(stage)).toContain(guardCommand);
+    expect(stage).toContain('test -s reports/rollout-guard/rollout-guard.json');
+    expect(stage.indexOf('pnpm chaos rollout-guard')).toBeLessThan(
+      stage.indexOf("sh 'bash k8s/scripts/kind.sh wait'"),
+    );
+    expect(stage).toContain(
+      "archiveArtifacts artifacts: 'reports/rollout-guard/**', allowEmptyArchive: false",
+    );
+  });
+
   it('deletes the cluster whatever happened', () => {
     const post = jenkinsfile.slice(jenkinsfile.lastIndexOf('post {'));
     expect(post).toMatch(/always \{\s*sh 'bash k8s\/scripts\/kind.sh down'/);
@@ -169,12 +187,25 @@ describe('GitHub workflows', () => {
     expect(steps.map((s) => s.run)).toContain(
       'bash k8s/scripts/kind.sh push-metrics reports/chaos/metrics.prom',
     );
-    const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact@'));
+    const upload = steps.find(
+      (s) => s.uses?.startsWith('actions/upload-artifact@') && s.with?.name === 'chaos-reports',
+    );
     expect(upload).toMatchObject({
       if: 'always()',
       with: { path: 'reports/chaos/', 'if-no-files-found': 'error' },
     });
     expect(steps.at(-1)).toMatchObject({ if: 'always()', run: 'bash k8s/scripts/kind.sh down' });
+    // The rollout guard after the deploy and before any chaos, its report uploaded whatever happened.
+    const runs = steps.map((s) => s.run ?? '');
+    const guard = runs.findIndex((r) => r.includes('pnpm chaos rollout-guard'));
+    expect(guard).toBeGreaterThan(runs.indexOf('make up RUNTIME=kind'));
+    expect(guard).toBeLessThan(runs.findIndex((r) => r.includes('pnpm chaos run')));
+    expect(joined(runs[guard]!)).toContain(guardCommand);
+    expect(runs[guard]).toContain('test -s reports/rollout-guard/rollout-guard.json');
+    expect(steps.find((s) => s.with?.path === 'reports/rollout-guard/')).toMatchObject({
+      if: 'always()',
+      with: { 'if-no-files-found': 'error' },
+    });
     expect(read('.github/workflows/chaos.yml')).not.toMatch(/\|\|\s*true|continue-on-error/);
   });
 });

@@ -1,3 +1,5 @@
+import { httpSilenceApi, type SilenceApi } from './silences.ts';
+
 /**
  * Where the chaos engine reads firing alerts: Alertmanager's API v2 (`GET /api/v2/alerts`), directly
  * (local runtime, `--alertmanager-url`) or through kube-apiserver's Service proxy (Kubernetes).
@@ -18,6 +20,8 @@ export interface AlertSource {
   readonly description: string;
   /** The alerts firing now (silenced and inhibited ones included). Rejects when unreachable. */
   firing(): Promise<FiringAlert[]>;
+  /** The same Alertmanager's silences (a planned experiment silences the alerts it expects). */
+  readonly silences?: SilenceApi;
 }
 
 /** Active alerts, silenced and inhibited ones too: a silence does not undo a firing. */
@@ -41,6 +45,7 @@ export function httpAlertSource(baseUrl: string): AlertSource {
   const url = `${baseUrl.replace(/\/+$/, '')}${ALERTS_PATH}`;
   return {
     description: `Alertmanager at ${baseUrl}`,
+    silences: httpSilenceApi(baseUrl),
     async firing() {
       let response: Response;
       try {

@@ -11,6 +11,7 @@ import { pause } from '../actions/context.ts';
 import type { ExperimentAlerts } from '../experiment.ts';
 import type { Objective } from '../verdict.ts';
 import type { AlertSource, FiringAlert } from './alert-source.ts';
+import type { SilencesResult } from './silences.ts';
 
 export interface SeenAlert {
   name: string;
@@ -42,6 +43,8 @@ export interface AlertWatchResult {
   fired: SeenAlert[];
   /** New alerts of a silent name: each one breaks the objective. */
   brokeSilence: SeenAlert[];
+  /** The silences the run put on its expected alerts (ids, when expired). */
+  silenced?: SilencesResult;
 }
 
 export interface AlertWatchDeps {
@@ -189,6 +192,16 @@ export function describeLabels(labels: Readonly<Record<string, string>>): string
   );
 }
 
+/** The report's lines on the run's silences: `silence <id> on <alertname>, expired at <time>`. */
+function silenceLines(result: SilencesResult | undefined): string[] {
+  if (!result) return [];
+  const lines = result.silences.map(
+    (s) =>
+      `silence ${s.id} on ${s.alertname}, ${s.expiredAt ? `expired at ${s.expiredAt}` : `not expired (${s.expireError ?? 'run interrupted'}), ends at ${s.endsAt}`}`,
+  );
+  return result.notCreated ? [...lines, `not silenced: ${result.notCreated}`] : lines;
+}
+
 const sighting = (a: SeenAlert): string =>
   `${a.name} {${describeLabels(a.labels)}} ${a.state} after ${formatDuration(a.seenAfterMs)} (startsAt ${a.startsAt})`;
 
@@ -244,7 +257,9 @@ export function alertObjectives(result: AlertWatchResult, required: boolean): Ob
       ...(missing.length
         ? { reason: `${missing.map(lateness).join(', ')} did not fire within ${within} of the action` }
         : {}),
-      ...(result.fired.length ? { details: result.fired.map(sighting) } : {}),
+      ...(result.fired.length || result.silenced
+        ? { details: [...result.fired.map(sighting), ...silenceLines(result.silenced)] }
+        : {}),
     });
   }
   if (result.silent.length > 0) {

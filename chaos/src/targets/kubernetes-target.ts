@@ -21,6 +21,7 @@ import {
   type WorkloadStatus,
 } from '../target.ts';
 import { ALERTS_PATH, parseAlerts, type AlertSource } from '../alerts/alert-source.ts';
+import { silenceApi } from '../alerts/silences.ts';
 import { AdminProxy, parseJson } from './kubernetes/admin-proxy.ts';
 import { describeApiError } from './kubernetes/api-errors.ts';
 import { ClusterState } from './kubernetes/cluster-state.ts';
@@ -371,10 +372,15 @@ export class KubernetesTarget implements Target {
   /** The chart's Alertmanager through the API server's Service proxy (no port-forward needed). */
   async alertSource(): Promise<AlertSource> {
     const { namespace, name, port } = this.#alertmanager;
-    const apiPath = `/api/v1/namespaces/${namespace}/services/${name}:${port}/proxy${ALERTS_PATH}`;
+    const proxy = `/api/v1/namespaces/${namespace}/services/${name}:${port}/proxy`;
+    const apiPath = `${proxy}${ALERTS_PATH}`;
     const what = `Alertmanager (service ${namespace}/${name}:${port} through the API server)`;
     return {
       description: what,
+      silences: silenceApi(
+        async (method, path, body) =>
+          (await this.#admin.send(what, method as 'POST' | 'DELETE', `${proxy}${path}`, body, false)).text,
+      ),
       firing: async () => {
         const response = await this.#admin.send(what, 'GET', apiPath, undefined, false);
         return parseAlerts(what, parseJson<unknown>(what, response));

@@ -43,6 +43,10 @@ const EVENT_TYPES: Record<RuntimeEventType, TargetEventType | undefined> = {
   backoff: undefined,
   // SIGSTOP / SIGCONT sent through the API; what they do shows as `unready` / `ready`.
   signalled: undefined,
+  // A rollout's workload events: its replicas show as replica-added / replica-terminating.
+  'rollout-started': undefined,
+  'progress-deadline-exceeded': undefined,
+  'rolled-back': undefined,
 };
 
 function toStatus(w: WorkloadView): WorkloadStatus {

@@ -45,8 +45,24 @@ export interface WorkloadView {
 export const REPLICA_SIGNALS = ['SIGKILL', 'SIGTERM', 'SIGSTOP', 'SIGCONT'] as const;
 export type ReplicaSignal = (typeof REPLICA_SIGNALS)[number];
 
+/**
+ * Workload events (replica null): `scaled`; a rollout's `rollout-started` (reason: the revision and the
+ * change), `progress-deadline-exceeded` (its new replicas made no progress within the Deployment's
+ * progressDeadlineSeconds) and `rolled-back` (the template went back to an earlier revision).
+ */
 export type RuntimeEventType =
-  'started' | 'ready' | 'unready' | 'killed' | 'signalled' | 'exited' | 'replaced' | 'scaled' | 'backoff';
+  | 'started'
+  | 'ready'
+  | 'unready'
+  | 'killed'
+  | 'signalled'
+  | 'exited'
+  | 'replaced'
+  | 'scaled'
+  | 'backoff'
+  | 'rollout-started'
+  | 'progress-deadline-exceeded'
+  | 'rolled-back';
 
 /**
  * One event of `GET /events` (Server-Sent Events, `id` = `seq`; `Last-Event-ID` or `?after=` replays).
@@ -64,6 +80,25 @@ export interface RuntimeEvent {
   readonly replica: string | null;
   readonly uid: string | null;
   readonly reason?: string;
+}
+
+/**
+ * `PATCH /deployments/:name`: a new revision of the pod template, rolled out within maxSurge /
+ * maxUnavailable. `env` sets variables (they win over what the runtime injects, as an edit of the
+ * template would); `progressDeadlineSeconds` replaces the Deployment's. Answers 202 with a RolloutView.
+ */
+export interface RolloutRequest {
+  readonly env?: Readonly<Record<string, string>>;
+  readonly progressDeadlineSeconds?: number;
+}
+
+/** The answer to a rollout or `POST /deployments/:name/rollback` (rollout undo). */
+export interface RolloutView {
+  readonly deployment: string;
+  /** The template revision now desired (`deployment.kubernetes.io/revision`). */
+  readonly revision: number;
+  readonly generation: number;
+  readonly progressDeadlineSeconds: number;
 }
 
 /** `GET /status`: what the runtime is doing and where (`up` waits on it). */

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The local runtime's command line: up, down, status, logs, restart, events (see README.md).
+// The local runtime's command line: up, down, status, logs, restart, rollout, events (see README.md).
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROL_URL, LOCAL_PORTS } from '@self-healing-shop/contracts';
 import { RuntimeNotRunningError } from './control-plane/control-client.ts';
@@ -8,6 +8,7 @@ import { down } from './cli/down.ts';
 import { events } from './cli/events.ts';
 import { logs } from './cli/logs.ts';
 import { restart } from './cli/restart.ts';
+import { parseEnvOptions, rollout, rolloutUndo } from './cli/rollout.ts';
 import { status } from './cli/status.ts';
 import { DEFAULT_PORTS, up } from './cli/up.ts';
 import type { UpOptions } from './cli/up.ts';
@@ -26,7 +27,15 @@ commands:
                           the replicas' logs, following new replicas as they start
   restart <deployment> [--no-wait]
                           rolling restart, one replica at a time
-  events [--json]         the runtime's events (started, ready, unready, killed, signalled, exited, replaced, scaled, backoff)
+  rollout <deployment> --env KEY=VALUE ... [--progress-deadline <s>] [--no-wait]
+                          a new revision of the Deployment's template (the variables win over what the
+                          runtime injects), rolled out within maxSurge / maxUnavailable; when its new
+                          replicas make no progress for progressDeadlineSeconds (manifest, default 600)
+                          the runtime rolls it back and this exits 1 saying why
+  rollout undo <deployment> [--no-wait]
+                          back to the previous revision's template
+  events [--json]         the runtime's events (started, ready, unready, killed, signalled, exited, replaced, scaled, backoff,
+                          rollout-started, progress-deadline-exceeded, rolled-back)
 
 options:
   --data-dir <dir>        where logs, pid file and data live (default .data)
@@ -57,6 +66,8 @@ const OPTIONS = {
   'no-follow': { type: 'boolean', default: false },
   lines: { type: 'string', default: '10' },
   'no-wait': { type: 'boolean', default: false },
+  env: { type: 'string', multiple: true },
+  'progress-deadline': { type: 'string' },
   'control-port': { type: 'string' },
   'front-port': { type: 'string' },
   'postgres-port': { type: 'string' },
@@ -107,6 +118,34 @@ function upOptions(values: Values): UpOptions {
   };
 }
 
+function rolloutCommand(
+  values: Values,
+  positionals: string[],
+  controlPort: number,
+): Promise<number> | number {
+  const wait = !values['no-wait'];
+  if (positionals[0] === 'undo') {
+    if (positionals.length !== 2) return usage('rollout undo takes one Deployment: rollout undo order');
+    return rolloutUndo(positionals[1]!, { wait, port: controlPort });
+  }
+  if (positionals.length !== 1) return usage('rollout takes one Deployment: rollout order --env KEY=VALUE');
+  const env = parseEnvOptions(values.env ?? []);
+  const deadline = values['progress-deadline'];
+  if (Object.keys(env).length === 0 && deadline === undefined)
+    return usage('rollout needs a change: --env KEY=VALUE (repeatable) or --progress-deadline <s>');
+  let progressDeadlineSeconds: number | undefined;
+  if (deadline !== undefined) {
+    progressDeadlineSeconds = Number(deadline);
+    if (!Number.isInteger(progressDeadlineSeconds) || progressDeadlineSeconds < 1)
+      throw new RangeError(`--progress-deadline must be a whole number of seconds, got ${deadline}`);
+  }
+  return rollout(
+    positionals[0]!,
+    { env, ...(progressDeadlineSeconds === undefined ? {} : { progressDeadlineSeconds }) },
+    { wait, port: controlPort },
+  );
+}
+
 async function run(command: string | undefined, values: Values, positionals: string[], rest: string[]) {
   const dataDir = values['data-dir'];
   const controlPort = port('control-port', values['control-port'], DEFAULT_PORTS.control);
@@ -130,6 +169,8 @@ async function run(command: string | undefined, values: Values, positionals: str
     case 'restart':
       if (positionals.length !== 1) return usage('restart takes one workload: restart order');
       return restart(positionals[0]!, !values['no-wait'], controlPort);
+    case 'rollout':
+      return rolloutCommand(values, positionals, controlPort);
     case 'events':
       return events(values.json, controlPort);
     case undefined:

@@ -1,6 +1,11 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chmod, mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import pino from 'pino';
 import type { EventLog, RuntimeEvent } from '../src/control-plane/event-log.ts';
+import { freePort } from '../src/networking/ports.ts';
+import { startRuntime, type Runtime } from '../src/runtime.ts';
 
 export const testDir = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(testDir, '../../..');
@@ -45,4 +50,26 @@ export function nextEvent(
       }
     });
   });
+}
+
+/**
+ * The real platform (k8s/base, each service's src/main.ts, embedded PostgreSQL) on ports from the OS, in
+ * a new temporary data folder, without Prometheus and the console; the HPAs decide once, at start (no
+ * scale-down removes a replica in the middle of a test). The caller stops it and removes the folder.
+ */
+export async function startPlatform(prefix: string): Promise<{ runtime: Runtime; dataDir: string }> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  await chmod(dataDir, 0o755); // PostgreSQL runs as the postgres user when we are root
+  const runtime = await startRuntime({
+    rootDir: repoRoot,
+    dataDir,
+    controlPort: 0,
+    frontPorts: { order: 0, inventory: 0, notification: 0 },
+    postgres: { port: await freePort() },
+    prometheus: false,
+    console: false,
+    hpaIntervalMs: 3_600_000,
+    logger: pino({ level: 'silent' }),
+  });
+  return { runtime, dataDir };
 }

@@ -34,6 +34,7 @@ const order: DeploymentSpec = {
   maxUnavailable: 0,
   httpPort: 8080,
   env: [],
+  progressDeadlineSeconds: 600,
 };
 const platform: Platform = { deployments: [order], autoscalers: [] };
 

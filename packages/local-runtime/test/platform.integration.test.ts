@@ -1,14 +1,9 @@
 // The real platform under the local runtime: k8s/base, services/*/src/main.ts, embedded PostgreSQL.
 // Needs the services; it is what `make up` runs, on free ports and in a temporary data folder.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
-import { freePort } from '../src/networking/ports.ts';
-import { startRuntime } from '../src/runtime.ts';
+import { rm } from 'node:fs/promises';
 import type { Runtime } from '../src/runtime.ts';
-import { nextEvent, repoRoot, waitFor } from './helpers.ts';
+import { nextEvent, startPlatform, waitFor } from './helpers.ts';
 
 const ORDER = { customer: { email: 'a@b.c' }, items: [{ productId: 'p-001', quantity: 1 }] };
 
@@ -25,20 +20,7 @@ describe('the platform on the local runtime', () => {
     });
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'platform-it-'));
-    await chmod(dataDir, 0o755); // PostgreSQL runs as the postgres user when we are root
-    runtime = await startRuntime({
-      rootDir: repoRoot,
-      dataDir,
-      controlPort: 0,
-      frontPorts: { order: 0, inventory: 0, notification: 0 },
-      postgres: { port: await freePort() },
-      prometheus: false,
-      console: false,
-      // One evaluation at start (min/max only): no scale-down removes a replica in the middle of a test.
-      hpaIntervalMs: 3_600_000,
-      logger: pino({ level: 'silent' }),
-    });
+    ({ runtime, dataDir } = await startPlatform('platform-it-'));
     await waitFor(
       () => ['order', 'inventory', 'notification'].every((s) => ready(s).length === 2),
       '2 ready replicas per service',

@@ -32,6 +32,7 @@ import { CONTAINER_PORT } from '@self-healing-shop/contracts';
 import { Cluster, type ClusterTiming, type FakeWorkloadSpec } from './cluster.ts';
 import { Shop, type ShopOptions } from '../shop.ts';
 import { PodNetwork } from './pod-network.ts';
+import { Rollouts } from './rollouts.ts';
 import { Store, type Kind, type Obj, type Watcher } from './store.ts';
 
 export type { FakeWorkloadSpec } from './cluster.ts';
@@ -59,6 +60,8 @@ export interface FakeKubeOptions extends Partial<ClusterTiming> {
   resources?: Record<string, unknown>;
   /** metrics.k8s.io: `absent` (kind's default: no metrics-server), `unavailable` or `serving`. */
   metricsServer?: MetricsServerState;
+  /** Images no node can pull: a pod of such a template never turns Ready (rollouts.ts). */
+  unpullableImages?: string[];
 }
 
 export type MetricsServerState = 'absent' | 'unavailable' | 'serving';
@@ -76,6 +79,8 @@ export class FakeKubeApi {
     [];
   readonly store: Store;
   readonly cluster: Cluster;
+  /** Deployment revisions, ReplicaSets and rollout status; PATCH of a Deployment (rollouts.ts). */
+  readonly rollouts: Rollouts;
   readonly network: PodNetwork;
   /** The services' data: orders, products and reservations, notifications. */
   readonly shop: Shop;
@@ -113,6 +118,11 @@ export class FakeKubeApi {
       kubeletLagMs: options.kubeletLagMs ?? 5,
       statusLagMs: options.statusLagMs ?? 10,
     });
+    this.rollouts = new Rollouts(this.store, this.cluster, {
+      msPerSecond: options.msPerSecond ?? 1000,
+      readyDelayMs: options.readyDelayMs ?? 80,
+      unpullableImages: options.unpullableImages ?? [],
+    });
     this.shop = new Shop(options.shop);
     this.network = new PodNetwork(
       this.adminToken,
@@ -143,6 +153,7 @@ export class FakeKubeApi {
 
   async stop(): Promise<void> {
     this.cluster.stop();
+    this.rollouts.stop();
     for (const w of this.store.watchers) {
       clearTimeout(w.timer);
       w.res.end();
@@ -272,9 +283,12 @@ export class FakeKubeApi {
       this.#snapshots.set(next, { rv, rest: items.slice(limit) });
       items = items.slice(0, limit);
     }
-    const listKind = { pods: 'PodList', deployments: 'DeploymentList', statefulsets: 'StatefulSetList' }[
-      kind
-    ];
+    const listKind = {
+      pods: 'PodList',
+      deployments: 'DeploymentList',
+      statefulsets: 'StatefulSetList',
+      replicasets: 'ReplicaSetList',
+    }[kind];
     this.#send(res, 200, {
       kind: listKind,
       apiVersion: kind === 'pods' ? 'v1' : 'apps/v1',
@@ -332,7 +346,12 @@ export class FakeKubeApi {
       this.store.watchers.delete(watcher);
       if (watcher.bookmarks) {
         const object = {
-          kind: { pods: 'Pod', deployments: 'Deployment', statefulsets: 'StatefulSet' }[kind],
+          kind: {
+            pods: 'Pod',
+            deployments: 'Deployment',
+            statefulsets: 'StatefulSet',
+            replicasets: 'ReplicaSet',
+          }[kind],
           apiVersion: kind === 'pods' ? 'v1' : 'apps/v1',
           metadata: { resourceVersion: String(this.store.resourceVersion) },
         };
@@ -362,6 +381,7 @@ export class FakeKubeApi {
       [`/api/v1${ns}/pods`]: 'pods',
       [`/apis/apps/v1${ns}/deployments`]: 'deployments',
       [`/apis/apps/v1${ns}/statefulsets`]: 'statefulsets',
+      [`/apis/apps/v1${ns}/replicasets`]: 'replicasets',
     };
     const kind = collections[path];
     if (method === 'GET' && kind) {
@@ -378,6 +398,16 @@ export class FakeKubeApi {
       return found
         ? this.#send(res, 200, found)
         : this.#status(res, 404, 'NotFound', `${m[1]} "${m[2]}" not found`);
+    }
+    if (method === 'PATCH' && (m = path.match(new RegExp(`^/apis/apps/v1${ns}/deployments/([^/]+)$`)))) {
+      const answer = this.rollouts.patch(
+        decodeURIComponent(m[1]),
+        req.headers['content-type'] ?? '',
+        await this.#body(req),
+      );
+      return 'error' in answer
+        ? this.#status(res, answer.code, answer.reason, answer.error)
+        : this.#send(res, 200, answer.object);
     }
     if (method === 'DELETE' && (m = path.match(new RegExp(`^/api/v1${ns}/pods/([^/]+)$`)))) {
       return this.#deletePod(decodeURIComponent(m[1]), url, req, res);

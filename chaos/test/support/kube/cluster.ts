@@ -67,6 +67,8 @@ export class Cluster {
   readonly workloads = new Map<string, Workload>();
   /** Set to make the node unreachable: deleted pods stay Terminating and keep their Ready condition. */
   kubeletPaused = false;
+  /** Called on every Deployment status write (rollouts.ts adds revisions and the rollout's status). */
+  onDeploymentStatus?: (object: Obj, pods: Obj[]) => void;
   readonly #store: Store;
   readonly #timing: ClusterTiming;
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -272,6 +274,7 @@ export class Cluster {
       ...(workload.spec.kind === 'StatefulSet' ? { currentReplicas: counted.length } : {}),
       observedGeneration: workload.object.metadata.generation,
     };
+    if (workload.spec.kind !== 'StatefulSet') this.onDeploymentStatus?.(workload.object, pods);
     this.#store.put(workload.spec.kind === 'StatefulSet' ? 'statefulsets' : 'deployments', workload.object);
   }
 }

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 
-export type Kind = 'pods' | 'deployments' | 'statefulsets';
+export type Kind = 'pods' | 'deployments' | 'statefulsets' | 'replicasets';
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface Meta {
@@ -20,6 +20,7 @@ export interface Meta {
   labels: Record<string, string>;
   creationTimestamp: string;
   generation?: number;
+  annotations?: Record<string, string>;
   deletionTimestamp?: string;
   deletionGracePeriodSeconds?: number;
   ownerReferences?: Array<{
@@ -69,6 +70,7 @@ export class Store {
     pods: new Map(),
     deployments: new Map(),
     statefulsets: new Map(),
+    replicasets: new Map(),
   };
   readonly watchers = new Set<Watcher>();
   readonly #history: HistoryEvent[] = [];

@@ -1,6 +1,14 @@
 import http from 'node:http';
 import { REPLICA_SIGNALS } from '@self-healing-shop/contracts';
-import type { ReplicaSignal, ReplicaView, RuntimeInfo, WorkloadView } from '@self-healing-shop/contracts';
+import type {
+  ReplicaSignal,
+  ReplicaView,
+  RolloutRequest,
+  RolloutView,
+  RuntimeInfo,
+  WorkloadView,
+} from '@self-healing-shop/contracts';
+import { z } from 'zod';
 import type { EventLog, RuntimeEvent } from './event-log.ts';
 import { handleTraceRoute } from '../tracing/trace-routes.ts';
 import type { TraceStore } from '../tracing/trace-store.ts';
@@ -18,7 +26,31 @@ export interface ControlTarget {
   info(): RuntimeInfo;
   /** Recent traces: `POST /v1/traces` (OTLP/HTTP JSON), `GET /traces`, `GET /traces/:traceId`. */
   readonly traces?: TraceStore;
+  /**
+   * `PATCH /deployments/:name` and `POST /deployments/:name/rollback` (rollout-target.ts makes both
+   * from the runtime's controllers); undefined when no such Deployment exists. Absent, the routes
+   * answer 501.
+   */
+  rollout?(name: string, change: RolloutRequest): RolloutView | undefined;
+  undo?(name: string): RolloutView | undefined;
 }
+
+/** The body of `PATCH /deployments/:name`. */
+const rolloutRequest = z
+  .object({
+    env: z
+      .record(z.string(), z.string({ error: 'must be a string' }))
+      .superRefine((env, context) => {
+        for (const name of Object.keys(env).filter((n) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)))
+          context.addIssue({ code: 'custom', path: [name], message: 'is not an environment variable name' });
+      })
+      .optional(),
+    progressDeadlineSeconds: z.number().int().min(1).max(86_400).optional(),
+  })
+  .strict();
+
+/** A state that forbids the request (`rollout undo` without an earlier revision): 409. */
+export class ConflictError extends Error {}
 
 const MAX_JSON_BYTES = 16 * 1024;
 const MAX_CHAOS_BYTES = 256 * 1024;
@@ -37,9 +69,11 @@ const TITLES: Record<number, string> = {
   400: 'Bad Request',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   500: 'Internal Server Error',
+  501: 'Not Implemented',
 };
 
 function send(response: http.ServerResponse, status: number, body: unknown): void {
@@ -178,12 +212,44 @@ async function kill(
   send(response, 202, { replica: name, signal });
 }
 
+function parseRollout(body: Record<string, unknown>): RolloutRequest {
+  const parsed = rolloutRequest.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const detail = parsed.error.issues
+    .map((issue) => `${issue.path.map(String).join('.') || 'body'} ${issue.message}`)
+    .join('; ');
+  throw new HttpProblem(400, detail);
+}
+
+/** `PATCH /deployments/:name` (a rollout) and `POST /deployments/:name/rollback` (rollout undo). */
+async function rollout(
+  target: ControlTarget,
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+  name: string,
+  undo: boolean,
+): Promise<void> {
+  if (!(undo ? target.undo : target.rollout))
+    throw new HttpProblem(501, 'this runtime does not roll out Deployments');
+  const change = undo ? {} : parseRollout(await readJson(request));
+  let view: RolloutView | undefined;
+  try {
+    view = undo ? target.undo?.(name) : target.rollout?.(name, change);
+  } catch (error) {
+    if (error instanceof ConflictError) throw new HttpProblem(409, error.message);
+    throw error;
+  }
+  if (!view) throw new HttpProblem(404, `no Deployment named ${name}`);
+  send(response, 202, view);
+}
+
 const TEXT = { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' };
 
 /**
  * The control API (`@self-healing-shop/contracts` runtime-api.ts): replicas, workloads, kill/signal,
- * restart, events (SSE with replay), metrics (kube-state-metrics names plus the chaos figures stored
- * with PUT /chaos/metrics), status, and the traces (OTLP receiver and query API, `../tracing/`).
+ * restart, rollout and rollback, events (SSE with replay), metrics (kube-state-metrics names plus the
+ * chaos figures stored with PUT /chaos/metrics), status, and the traces (OTLP receiver and query API,
+ * `../tracing/`).
  */
 export function createControlApi(target: ControlTarget): { server: http.Server; closeStreams: () => void } {
   let chaosMetrics = '';
@@ -218,6 +284,12 @@ export function createControlApi(target: ControlTarget): { server: http.Server; 
       const name = decodeName(parts[1]!);
       if (!target.restart(name)) throw new HttpProblem(404, `no workload named ${name}`);
       send(response, 202, { workload: name });
+    } else if (parts[0] === 'deployments' && parts.length === 2) {
+      allow('PATCH');
+      await rollout(target, request, response, decodeName(parts[1]!), false);
+    } else if (parts[0] === 'deployments' && parts.length === 3 && parts[2] === 'rollback') {
+      allow('POST');
+      await rollout(target, request, response, decodeName(parts[1]!), true);
     } else if (url.pathname === '/events') {
       allow('GET');
       streamEvents(target.events, streams, request, response, url);

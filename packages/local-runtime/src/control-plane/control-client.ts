@@ -2,6 +2,8 @@ import { DEFAULT_CONTROL_URL } from '@self-healing-shop/contracts';
 import type {
   ReplicaSignal,
   ReplicaView,
+  RolloutRequest,
+  RolloutView,
   RuntimeEvent,
   RuntimeInfo,
   WorkloadView,
@@ -67,6 +69,16 @@ export class ControlClient {
 
   async restart(workload: string): Promise<void> {
     await this.#request('POST', `/workloads/${encodeURIComponent(workload)}/restart`);
+  }
+
+  /** A new template revision of a Deployment (PATCH /deployments/:name), rolled out by the runtime. */
+  rollout(deployment: string, change: RolloutRequest): Promise<RolloutView> {
+    return this.#request('PATCH', `/deployments/${encodeURIComponent(deployment)}`, change);
+  }
+
+  /** `rollout undo`: back to the previous template revision. */
+  undo(deployment: string): Promise<RolloutView> {
+    return this.#request('POST', `/deployments/${encodeURIComponent(deployment)}/rollback`);
   }
 
   /** Follows GET /events (SSE) from after `after` (default: only new events) until `signal` aborts. */

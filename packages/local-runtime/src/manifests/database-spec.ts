@@ -6,7 +6,7 @@ import {
   PROTECTED_LABEL,
 } from '@self-healing-shop/contracts';
 import { z } from 'zod';
-import { parseObject, UNSUPPORTED } from './deployment-spec.ts';
+import { parseObject, probeTimings, UNSUPPORTED } from './deployment-spec.ts';
 import type { PodSpec, ProbeSpec } from './deployment-spec.ts';
 import type { ManifestDocument } from './manifest-files.ts';
 
@@ -28,11 +28,7 @@ const probeSchema = z
     httpGet: z.undefined({ error: `${UNSUPPORTED} on the database (pg_isready exec probes are)` }).optional(),
     grpc: z.undefined({ error: UNSUPPORTED }).optional(),
     tcpSocket: z.undefined({ error: UNSUPPORTED }).optional(),
-    initialDelaySeconds: seconds(0, 0),
-    periodSeconds: seconds(1, 10),
-    timeoutSeconds: seconds(1, 1),
-    successThreshold: seconds(1, 1),
-    failureThreshold: seconds(1, 3),
+    ...probeTimings,
   })
   .superRefine((probe, context) => {
     if (probe.exec?.command[0] !== 'pg_isready')

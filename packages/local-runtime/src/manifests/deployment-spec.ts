@@ -56,6 +56,10 @@ export interface DeploymentSpec extends PodSpec {
   readonly httpPort: number;
   readonly env: ReadonlyArray<{ readonly name: string; readonly source: EnvSource }>;
   readonly cpuRequestCores?: number;
+  /** spec.progressDeadlineSeconds (default 600, as Kubernetes): a rollout without progress for this long is rolled back. */
+  readonly progressDeadlineSeconds: number;
+  /** Variables set by a rollout (`rollout --env`): applied last, over what the runtime injects. */
+  readonly envOverrides?: Readonly<Record<string, string>>;
 }
 
 const unsupported = () => z.undefined({ error: UNSUPPORTED }).optional();
@@ -64,6 +68,15 @@ const intOrPercent = z.union([
   z.number().int().min(0),
   z.string().regex(/^\d+%$/, 'must be an integer or a percentage'),
 ]);
+
+/** A probe's timing fields with Kubernetes' defaults, the same for every kind of probe and workload. */
+export const probeTimings = {
+  initialDelaySeconds: seconds(0, 0),
+  periodSeconds: seconds(1, 10),
+  timeoutSeconds: seconds(1, 1),
+  successThreshold: seconds(1, 1),
+  failureThreshold: seconds(1, 3),
+};
 
 const probeSchema = z
   .object({
@@ -80,11 +93,7 @@ const probeSchema = z
     grpc: unsupported(),
     tcpSocket: unsupported(),
     terminationGracePeriodSeconds: unsupported(),
-    initialDelaySeconds: seconds(0, 0),
-    periodSeconds: seconds(1, 10),
-    timeoutSeconds: seconds(1, 1),
-    successThreshold: seconds(1, 1),
-    failureThreshold: seconds(1, 3),
+    ...probeTimings,
   })
   .superRefine((probe, context) => {
     if (!probe.httpGet) context.addIssue({ code: 'custom', path: ['httpGet'], message: 'is required' });
@@ -166,6 +175,7 @@ const deploymentSchema = z.object({
   }),
   spec: z.object({
     replicas: z.number().int().min(0).default(1),
+    progressDeadlineSeconds: z.number().int().min(1).default(600),
     strategy: z
       .object({
         type: z.enum(['RollingUpdate', 'Recreate']).default('RollingUpdate'),
@@ -364,6 +374,7 @@ export function deploymentSpec(
     livenessProbe: probeSpec(container.livenessProbe, container, `${base}.livenessProbe`, fail),
     readinessProbe: probeSpec(container.readinessProbe, container, `${base}.readinessProbe`, fail),
     cpuRequestCores,
+    progressDeadlineSeconds: raw.spec.progressDeadlineSeconds,
     preStopSleepMs: (container.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1000,
     terminationGracePeriodMs: raw.spec.template.spec.terminationGracePeriodSeconds * 1000,
     stopSignal: 'SIGTERM',

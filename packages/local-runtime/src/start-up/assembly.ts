@@ -27,6 +27,7 @@ import type { ProcessLaunch, Replica } from '../supervision/replica.ts';
 import { StatefulSetController } from '../supervision/statefulset-controller.ts';
 import type { WorkloadController } from '../supervision/workload.ts';
 import { registerTraceMetrics } from '../tracing/trace-metrics.ts';
+import { rolloutTarget } from '../control-plane/rollout-target.ts';
 import { TraceStore } from '../tracing/trace-store.ts';
 import type { TraceStoreOptions } from '../tracing/trace-store.ts';
 import type { RuntimePlan } from './plan.ts';
@@ -170,6 +171,7 @@ export class RuntimeAssembly {
       metrics: () => registry.metrics(),
       info: () => this.info(),
       traces: this.traces,
+      ...rolloutTarget(this.controllers),
     });
     this.controlUrl = `http://${HOST}:${await listen(control.server, this.plan.controlPort, 'control API')}`;
     this.#cleanups.push(async () => {

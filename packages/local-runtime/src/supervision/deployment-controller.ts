@@ -1,14 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import type { ReplicaSignal, WorkloadView } from '@self-healing-shop/contracts';
+import type {
+  ReplicaSignal,
+  RolloutView,
+  RuntimeEventType,
+  WorkloadView,
+} from '@self-healing-shop/contracts';
 import type { Logger } from 'pino';
 import { nextCrashCount, restartDelay } from './backoff.ts';
 import type { BackoffPolicy } from './backoff.ts';
 import { resolveIntOrPercent } from '../manifests/deployment-spec.ts';
 import type { DeploymentSpec } from '../manifests/deployment-spec.ts';
 import type { EventLog, NewEvent } from '../control-plane/event-log.ts';
-import { podName } from './names.ts';
+import { podName, templateHash } from './names.ts';
 import { Replica } from './replica.ts';
-import { replicaEvent } from './workload.ts';
+import { replicaEvent, signalReplica } from './workload.ts';
 import type { WorkloadController } from './workload.ts';
 import type { ProcessLaunch, ReplicaHooks } from './replica.ts';
 
@@ -26,23 +31,53 @@ export interface ControllerDeps {
   readonly changed: () => void;
 }
 
+/** A new template revision: variables to set, and optionally a new progress deadline. */
+export interface RolloutChange {
+  readonly env?: Readonly<Record<string, string>>;
+  readonly progressDeadlineSeconds?: number;
+}
+
+/** `rollout undo` when the Deployment has no earlier revision. */
+export class NoPreviousRevisionError extends Error {
+  constructor(deployment: string) {
+    super(`Deployment ${deployment} has no previous revision to roll back to`);
+    this.name = 'NoPreviousRevisionError';
+  }
+}
+
+interface Revision {
+  readonly spec: DeploymentSpec;
+  /** deployment.kubernetes.io/revision: a rollback gives the old template a new, higher number. */
+  readonly revision: number;
+}
+
 interface Lineage {
   readonly restarts: number;
   readonly crashes: number;
 }
 
 /**
- * A Deployment with its ReplicaSet: keeps the desired number of replicas, replaces those that exit
- * (with CrashLoopBackOff for crashes), kills those whose liveness fails, and rolls out restarts within
- * maxSurge / maxUnavailable.
+ * A Deployment with its ReplicaSets: keeps the desired number of replicas, replaces those that exit
+ * (with CrashLoopBackOff for crashes), kills those whose liveness fails, and rolls out new template
+ * revisions (restarts, rollouts) within maxSurge / maxUnavailable. A rollout whose new replicas make
+ * no progress for progressDeadlineSeconds is rolled back to the previous revision (Kubernetes only
+ * marks it ProgressDeadlineExceeded; the pipelines' rollout guard does the rollback there).
+ *
+ * `templateGeneration` names a template (its pod-template-hash, its "ReplicaSet"); a rollback goes
+ * back to the old template, so that ReplicaSet's replicas count as current again, as after
+ * `kubectl rollout undo`.
  */
 export class DeploymentController implements WorkloadController {
-  readonly spec: DeploymentSpec;
+  spec: DeploymentSpec;
   desired: number;
   generation = 1;
   observedGeneration = 1;
   templateGeneration = 1;
+  revision = 1;
   replicas: Replica[] = [];
+  readonly #history = new Map<number, Revision>();
+  #lastTemplate = 1;
+  #progressTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #deps: ControllerDeps;
   readonly #hooks: ReplicaHooks;
   readonly #backoffTimers = new Map<Replica, { timer: ReturnType<typeof setTimeout>; lineage: Lineage }>();
@@ -54,6 +89,7 @@ export class DeploymentController implements WorkloadController {
     this.#deps = deps;
     this.spec = deps.spec;
     this.desired = deps.spec.replicas;
+    this.#history.set(1, { spec: deps.spec, revision: 1 });
     this.#hooks = {
       spawned: (replica) => {
         this.#event({ type: 'started', replica, reason: `pid ${replica.pid} port ${replica.port}` });
@@ -61,6 +97,9 @@ export class DeploymentController implements WorkloadController {
       },
       readyChanged: (replica, ready, byProbe) => {
         if (byProbe) this.#event({ type: ready ? 'ready' : 'unready', replica });
+        // A new replica that turns ready is progress: the deadline counts again from now.
+        if (ready && this.#progressTimer && replica.templateGeneration === this.templateGeneration)
+          this.#armProgressDeadline();
         this.#deps.changed();
         this.#reconcile();
       },
@@ -104,10 +143,59 @@ export class DeploymentController implements WorkloadController {
   /** `kubectl rollout restart`: a new template revision, rolled out within maxSurge / maxUnavailable. */
   restart(): void {
     if (this.#stopping) return;
-    this.templateGeneration += 1;
-    this.generation += 1;
+    this.#switchTemplate(this.#lastTemplate + 1, this.spec);
     this.#deps.logger.info({ deployment: this.spec.name, generation: this.generation }, 'rolling restart');
     this.#reconcile();
+  }
+
+  /**
+   * A new template revision with `change` applied, rolled out like a restart and watched: without
+   * progress (a new replica turning ready) for progressDeadlineSeconds it is rolled back.
+   */
+  rollout(change: RolloutChange): RolloutView {
+    const next: DeploymentSpec = {
+      ...this.spec,
+      envOverrides: { ...this.spec.envOverrides, ...change.env },
+      progressDeadlineSeconds: change.progressDeadlineSeconds ?? this.spec.progressDeadlineSeconds,
+    };
+    this.#switchTemplate(this.#lastTemplate + 1, next);
+    const set = Object.keys(change.env ?? {});
+    this.#workloadEvent(
+      'rollout-started',
+      `revision ${this.revision} (${templateHash(this.spec.name, this.templateGeneration)})` +
+        `${set.length > 0 ? `, set ${set.join(', ')}` : ''}; progress deadline ${next.progressDeadlineSeconds}s`,
+    );
+    this.#armProgressDeadline();
+    this.#reconcile();
+    return this.rolloutView();
+  }
+
+  /** `kubectl rollout undo`: back to the template of the highest earlier revision. */
+  undo(cause = 'rollout undo'): RolloutView {
+    let previous: [number, Revision] | undefined;
+    for (const entry of this.#history) {
+      if (entry[0] !== this.templateGeneration && (!previous || entry[1].revision > previous[1].revision))
+        previous = entry;
+    }
+    if (!previous) throw new NoPreviousRevisionError(this.spec.name);
+    this.#clearProgressDeadline();
+    const from = this.revision;
+    this.#switchTemplate(previous[0], previous[1].spec);
+    this.#workloadEvent(
+      'rolled-back',
+      `${cause}: revision ${from} → template of revision ${previous[1].revision} (now revision ${this.revision})`,
+    );
+    this.#reconcile();
+    return this.rolloutView();
+  }
+
+  rolloutView(): RolloutView {
+    return {
+      deployment: this.spec.name,
+      revision: this.revision,
+      generation: this.generation,
+      progressDeadlineSeconds: this.spec.progressDeadlineSeconds,
+    };
   }
 
   /**
@@ -116,19 +204,7 @@ export class DeploymentController implements WorkloadController {
    */
   kill(replica: Replica, signal: ReplicaSignal): void {
     if (replica.removal || replica.hasExited) return;
-    if (signal === 'SIGSTOP' || signal === 'SIGCONT') {
-      this.#event({ type: 'signalled', replica, reason: signal });
-      replica.signal(signal);
-      return;
-    }
-    this.#event({ type: 'killed', replica, reason: `${signal} from the control API` });
-    replica.deleted = true;
-    if (signal === 'SIGTERM') {
-      void replica.terminate();
-      return;
-    }
-    replica.stopServing();
-    replica.signal('SIGKILL');
+    signalReplica(replica, signal, (type, reason) => this.#event({ type, replica, reason }));
   }
 
   status(): WorkloadView {
@@ -150,6 +226,7 @@ export class DeploymentController implements WorkloadController {
   /** Terminates every replica (preStop, SIGTERM, grace period) and replaces none. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#clearProgressDeadline();
     for (const { timer } of this.#backoffTimers.values()) clearTimeout(timer);
     this.#backoffTimers.clear();
     await Promise.all(
@@ -166,12 +243,61 @@ export class DeploymentController implements WorkloadController {
     replicaEvent(this.#deps.events, this.#deps.logger, replica, rest);
   }
 
+  #workloadEvent(type: RuntimeEventType, reason: string): void {
+    this.#deps.events.append({ type, service: this.spec.service, replica: null, uid: null, reason });
+    this.#deps.logger.info({ event: type, deployment: this.spec.name, reason }, type);
+  }
+
+  /** A template becomes the desired one; every change of it is a new revision and generation. */
+  #switchTemplate(templateGeneration: number, spec: DeploymentSpec): void {
+    this.#lastTemplate = Math.max(this.#lastTemplate, templateGeneration);
+    this.templateGeneration = templateGeneration;
+    this.spec = spec;
+    this.revision += 1;
+    this.generation += 1;
+    this.#history.set(templateGeneration, { spec, revision: this.revision });
+  }
+
+  #armProgressDeadline(): void {
+    clearTimeout(this.#progressTimer);
+    this.#progressTimer = setTimeout(
+      () => this.#progressDeadlineExceeded(),
+      this.spec.progressDeadlineSeconds * 1000,
+    );
+  }
+
+  #clearProgressDeadline(): void {
+    clearTimeout(this.#progressTimer);
+    this.#progressTimer = undefined;
+  }
+
+  #progressDeadlineExceeded(): void {
+    this.#progressTimer = undefined;
+    if (this.#stopping) return;
+    const { updated, ready } = this.#counts();
+    const hash = templateHash(this.spec.name, this.templateGeneration);
+    // The Progressing condition's message in Kubernetes: ReplicaSet "<name>" has timed out progressing.
+    this.#workloadEvent(
+      'progress-deadline-exceeded',
+      `ReplicaSet ${this.spec.name}-${hash} has timed out progressing: ${ready} of ${this.desired} updated replicas ready (${updated} created) after ${this.spec.progressDeadlineSeconds}s without progress`,
+    );
+    this.undo('progress deadline exceeded');
+  }
+
+  #counts(): { updated: number; ready: number } {
+    const current = this.replicas.filter(
+      (r) => !r.removal && r.templateGeneration === this.templateGeneration,
+    );
+    return { updated: current.length, ready: current.filter((r) => r.ready).length };
+  }
+
   #create(lineage: Lineage, replaces?: Replica): Replica {
+    const spec = this.spec;
     const replica = new Replica(
       {
-        name: podName(this.spec.name, this.templateGeneration),
+        name: podName(spec.name, this.templateGeneration),
         uid: randomUUID(),
-        spec: this.spec,
+        spec,
         templateGeneration: this.templateGeneration,
         ...lineage,
       },
@@ -179,8 +305,8 @@ export class DeploymentController implements WorkloadController {
     );
     if (replaces) this.#event({ type: 'replaced', replica: replaces, reason: `by ${replica.name}` });
     this.replicas.push(replica);
-    this.#deps.prepare(replica, this.spec).then(
-      ({ port, launch }) => replica.launch(port, launch),
+    this.#deps.prepare(replica, spec).then(
+      ({ port, launch }) => replica.launch(port, { ...launch, env: { ...launch.env, ...spec.envOverrides } }),
       (error: unknown) => {
         this.#deps.logger.error({ err: error, replica: replica.name }, 'cannot start replica');
         replica.launchFailed();
@@ -268,6 +394,7 @@ export class DeploymentController implements WorkloadController {
     const rank = (r: Replica) => (r.phase === 'backoff' ? 0 : r.ready ? 2 : 1);
     const victimOrder = (a: Replica, b: Replica) => rank(a) - rank(b) || b.createdAt - a.createdAt;
     if (old.length === 0) {
+      if (current.filter((r) => r.ready).length >= this.desired) this.#clearProgressDeadline();
       for (let n = live.length; n < this.desired; n += 1) this.#create({ restarts: 0, crashes: 0 });
       const extra = live.length - this.desired;
       if (extra > 0)

@@ -7,7 +7,7 @@ import { nextCrashCount, restartDelay } from './backoff.ts';
 import type { BackoffPolicy } from './backoff.ts';
 import { Replica } from './replica.ts';
 import type { ProbeCheck, ProcessLaunch, ReplicaHooks } from './replica.ts';
-import { replicaEvent } from './workload.ts';
+import { replicaEvent, signalReplica } from './workload.ts';
 import type { WorkloadController } from './workload.ts';
 
 export interface StatefulSetDeps {
@@ -76,19 +76,7 @@ export class StatefulSetController implements WorkloadController {
 
   kill(replica: Replica, signal: ReplicaSignal): void {
     if (replica.hasExited || this.#stopping) return;
-    if (signal === 'SIGSTOP' || signal === 'SIGCONT') {
-      this.#event(replica, 'signalled', signal);
-      replica.signal(signal);
-      return;
-    }
-    this.#event(replica, 'killed', `${signal} from the control API`);
-    replica.deleted = true;
-    if (signal === 'SIGTERM') {
-      void replica.terminate();
-      return;
-    }
-    replica.stopServing();
-    replica.signal('SIGKILL');
+    signalReplica(replica, signal, (type, reason) => this.#event(replica, type, reason));
   }
 
   /** A rolling update of one pod: it is deleted (graceful) and created again. */

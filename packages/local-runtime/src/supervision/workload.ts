@@ -1,4 +1,4 @@
-import type { ReplicaSignal, WorkloadView } from '@self-healing-shop/contracts';
+import type { ReplicaSignal, RuntimeEventType, WorkloadView } from '@self-healing-shop/contracts';
 import type { Logger } from 'pino';
 import type { EventLog, NewEvent } from '../control-plane/event-log.ts';
 import type { PodSpec } from '../manifests/deployment-spec.ts';
@@ -29,4 +29,29 @@ export function replicaEvent(
 ): void {
   events.append({ ...event, service: replica.spec.service, replica: replica.name, uid: replica.uid });
   logger.info({ event: event.type, replica: replica.name, reason: event.reason }, event.type);
+}
+
+/**
+ * A signal from the control API, the same for every kind of workload: SIGSTOP / SIGCONT freeze and
+ * thaw the replica (its probes decide what follows, as on a node); SIGKILL and SIGTERM delete it, at
+ * once or with its preStop and grace period. `event` records what was done.
+ */
+export function signalReplica(
+  replica: Replica,
+  signal: ReplicaSignal,
+  event: (type: RuntimeEventType, reason: string) => void,
+): void {
+  if (signal === 'SIGSTOP' || signal === 'SIGCONT') {
+    event('signalled', signal);
+    replica.signal(signal);
+    return;
+  }
+  event('killed', `${signal} from the control API`);
+  replica.deleted = true;
+  if (signal === 'SIGTERM') {
+    void replica.terminate();
+    return;
+  }
+  replica.stopServing();
+  replica.signal('SIGKILL');
 }
