@@ -196,7 +196,6 @@ describe('GitHub workflows', () => {
     });
     expect(steps.at(-1)).toMatchObject({ if: 'always()', run: 'bash k8s/scripts/kind.sh down' });
     // The rollout guard after the deploy and before any chaos, its report uploaded whatever happened.
-    const runs = steps.map((s) => s.run ?? '');
     const guard = runs.findIndex((r) => r.includes('pnpm chaos rollout-guard'));
     expect(guard).toBeGreaterThan(runs.indexOf('make up RUNTIME=kind'));
     expect(guard).toBeLessThan(runs.findIndex((r) => r.includes('pnpm chaos run')));

@@ -83,28 +83,6 @@ describe('hedging', () => {
     expect(await hedges('failed')).toBe(2);
   });
 
-  it('sends the next hedge at once when an attempt fails retryably, instead of after the delay', async () => {
-    const retryable = (message: string) => Object.assign(new Error(message), { retryable: true });
-    const { clock, hedging, hedges } = setup({ delayMs: 100, maxHedgedAttempts: 2 });
-    const gates = [deferred<string>(), deferred<string>(), deferred<string>()];
-    let n = 0;
-    const result = hedging.execute(() => gates[n++]!.promise);
-    // The first attempt fails (its replica reset the connection) 5 ms in: the first hedge goes at once.
-    clock.advance(5);
-    gates[0]!.reject(retryable('reset'));
-    await flush();
-    expect(n).toBe(2);
-    // The second hedge keeps its own delay, counted from the first hedge.
-    clock.advance(99);
-    expect(n).toBe(2);
-    clock.advance(1);
-    expect(n).toBe(3);
-    gates[2]!.resolve('third');
-    await expect(result).resolves.toBe('third');
-    expect(await hedges('won')).toBe(1);
-    expect(await hedges('lost')).toBe(1);
-  });
-
   it('ends the call at once on a definitive answer, without waiting for the hedge', async () => {
     const { clock, hedging } = setup({ delayMs: 10 });
     const first = deferred<string>();

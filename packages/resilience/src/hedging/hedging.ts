@@ -52,7 +52,7 @@ export interface Hedging {
   /**
    * Runs `start(false)` and, while it runs, a hedge `start(true)` per delay. The first success wins; a
    * definitive answer (an error not marked retryable, such as a 409) also ends the call at once; a
-   * retryable failure sends the next hedge at once (if one is left) and waits for the attempts running.
+   * retryable failure waits for the attempts still running.
    */
   execute<T>(start: HedgeStarter<T>, options?: HedgeExecuteOptions): Promise<T>;
 }
@@ -149,25 +149,16 @@ class HedgedCall<T> {
     if (this.#done || this.#hedgesSent >= this.#settings.maxHedges) return;
     this.#timer = this.#settings.clock.setTimeout(() => {
       this.#timer = undefined;
-      this.#hedge();
+      if (this.#done) return;
+      this.#hedgesSent++;
+      if (!this.#settings.budget.tryAcquireRetry()) {
+        this.#settings.count('skipped');
+        return;
+      }
+      this.#settings.logger.debug({ dependency: this.#settings.dependency }, 'hedging call');
+      this.#launch(true);
+      this.#arm();
     }, this.#settings.delay());
-  }
-
-  /** Sends the next hedge now (the delay passed, or an attempt failed), then arms the one after it. */
-  #hedge(): void {
-    if (this.#done || this.#hedgesSent >= this.#settings.maxHedges) return;
-    if (this.#timer !== undefined) {
-      this.#settings.clock.clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
-    this.#hedgesSent++;
-    if (!this.#settings.budget.tryAcquireRetry()) {
-      this.#settings.count('skipped');
-      return;
-    }
-    this.#settings.logger.debug({ dependency: this.#settings.dependency }, 'hedging call');
-    this.#launch(true);
-    this.#arm();
   }
 
   #launch(hedge: boolean): void {
@@ -190,11 +181,10 @@ class HedgedCall<T> {
         if (this.#done) return;
         if (hedge) this.#settings.count('failed');
         // A definitive answer (a 409, say) ends the call; after a retryable failure another attempt may
-        // still answer, and only the last one standing decides the call. A retryable failure also sends
-        // the next hedge at once instead of after the delay (Polly v8's hedging does the same).
-        if (!isRetryable(error)) return this.#finish(() => this.#reject(error), attempt);
-        this.#hedge();
-        if (this.#running.size === 0) this.#finish(() => this.#reject(error), attempt);
+        // still answer, and only the last one standing decides the call. A failure does not send the next
+        // hedge early: against a dependency with no ready replica (503 at once) that only multiplies the
+        // requests, and a pod-kill-all then recovered with failures after its first success.
+        if (this.#running.size === 0 || !isRetryable(error)) this.#finish(() => this.#reject(error), attempt);
       },
     );
   }
