@@ -152,33 +152,48 @@ export async function watchAlerts(alerts: ExperimentAlerts, deps: AlertWatchDeps
       result.lastError = (error as Error).message;
       continue;
     }
-    for (const alert of firing) {
-      const name = nameOf(alert);
-      if (seen.has(alert.fingerprint) || !watched.has(name)) continue;
-      seen.add(alert.fingerprint);
-      const sighting: SeenAlert = {
-        name,
-        fingerprint: alert.fingerprint,
-        labels: alert.labels,
-        startsAt: alert.startsAt,
-        state: alert.status?.state ?? 'unknown',
-        seenAfterMs: deps.now() - started,
-      };
-      const silent = alerts.silent.includes(name);
-      (silent ? result.brokeSilence : result.fired).push(sighting);
-      deps.log(
-        silent ? 'alert-broke-silence' : 'alert-fired',
-        `alert ${name} firing (${describeLabels(alert.labels)}) after ${formatDuration(sighting.seenAfterMs)}` +
-          (silent ? ': it must stay silent' : ''),
-        { alert: sighting },
-      );
-    }
+    recordSightings(firing, { alerts, watched, seen, result, sinceMs: deps.now() - started, log: deps.log });
   }
   result.watchedMs = deps.now() - started;
   if (deps.signal.aborted && deps.now() < deadline && !allExpectedFired()) {
     return { ...result, checked: false, reason: 'the run was interrupted before the alerts window ended' };
   }
   return result;
+}
+
+/** Records each watched alert firing for the first time: fired when expected, broke silence when not. */
+function recordSightings(
+  firing: readonly FiringAlert[],
+  watch: {
+    readonly alerts: ExperimentAlerts;
+    readonly watched: ReadonlySet<string>;
+    readonly seen: Set<string>;
+    readonly result: AlertWatchResult;
+    readonly sinceMs: number;
+    readonly log: AlertWatchDeps['log'];
+  },
+): void {
+  for (const alert of firing) {
+    const name = nameOf(alert);
+    if (watch.seen.has(alert.fingerprint) || !watch.watched.has(name)) continue;
+    watch.seen.add(alert.fingerprint);
+    const sighting: SeenAlert = {
+      name,
+      fingerprint: alert.fingerprint,
+      labels: alert.labels,
+      startsAt: alert.startsAt,
+      state: alert.status?.state ?? 'unknown',
+      seenAfterMs: watch.sinceMs,
+    };
+    const silent = watch.alerts.silent.includes(name);
+    (silent ? watch.result.brokeSilence : watch.result.fired).push(sighting);
+    watch.log(
+      silent ? 'alert-broke-silence' : 'alert-fired',
+      `alert ${name} firing (${describeLabels(alert.labels)}) after ${formatDuration(sighting.seenAfterMs)}` +
+        (silent ? ': it must stay silent' : ''),
+      { alert: sighting },
+    );
+  }
 }
 
 /** `namespace=shop service=order` without the alert's name and severity. */

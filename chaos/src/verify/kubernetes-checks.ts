@@ -94,14 +94,19 @@ function selectedServices(monitor: ServiceMonitor): string[] {
   return expression?.values ?? [];
 }
 
+/** What the Kubernetes checks share: the options, the cluster's clients and where Prometheus answers. */
+interface KubernetesContext {
+  readonly options: KubernetesChecksOptions;
+  readonly core: CoreV1Api;
+  readonly prometheus: PrometheusApi;
+  /** `kubectl --context <context> -n <namespace>`, for the next steps printed on a failure. */
+  readonly kubectl: string;
+  readonly listMonitoring: <T>(plural: string) => Promise<T[]>;
+}
+
 export function kubernetesChecks(options: KubernetesChecksOptions): Check[] {
   const { kubeConfig: kc, target, namespace, selector, waitMs } = options;
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const core = kc.makeApiClient(CoreV1Api);
-  const context = kc.getCurrentContext();
-  const prometheus = options.prometheusUrl
-    ? prometheusAt(options.prometheusUrl)
-    : prometheusThroughApiServer(kc);
   const listMonitoring = async <T>(plural: string): Promise<T[]> => {
     try {
       const list = (await custom.listNamespacedCustomObject({
@@ -117,7 +122,14 @@ export function kubernetesChecks(options: KubernetesChecksOptions): Check[] {
       throw new Error(`cannot list ${plural} in ${namespace}: ${describeApiError(error)}`, { cause: error });
     }
   };
-  const kubectl = `kubectl --context ${context} -n ${namespace}`;
+  const context: KubernetesContext = {
+    options,
+    core: kc.makeApiClient(CoreV1Api),
+    prometheus: options.prometheusUrl ? prometheusAt(options.prometheusUrl) : prometheusThroughApiServer(kc),
+    kubectl: `kubectl --context ${kc.getCurrentContext()} -n ${namespace}`,
+    listMonitoring,
+  };
+  const { kubectl } = context;
   return [
     {
       name: 'rollouts',
@@ -129,59 +141,9 @@ export function kubernetesChecks(options: KubernetesChecksOptions): Check[] {
       next: 'bash k8s/scripts/kind.sh metrics-server (kind installs none; the HPAs need it)',
       run: () => settle(() => metricsServing(kc, target, namespace), waitMs),
     },
-    {
-      name: 'prometheus targets',
-      next: `${prometheus.description}: is kube-prometheus-stack installed? bash k8s/scripts/kind.sh monitoring`,
-      run: async () => {
-        const monitors = await listMonitoring<ServiceMonitor>('servicemonitors');
-        const next = `open ${options.prometheusUrl ?? 'Prometheus'}/targets for each target's last error; ${kubectl} get servicemonitors,endpoints`;
-        if (monitors.length === 0)
-          return fail(
-            `no ServiceMonitor matches ${selector} in ${namespace}`,
-            'bash k8s/scripts/kind.sh deploy',
-          );
-        // prometheus-operator names each endpoint's scrape pool `serviceMonitor/<namespace>/<name>/<index>`;
-        // its targets carry the job (the Service's name by default) and `service` labels.
-        const sets: TargetSet[] = monitors.map((m) => {
-          const pool = `serviceMonitor/${m.metadata.namespace ?? namespace}/${m.metadata.name}/`;
-          return {
-            name: `ServiceMonitor ${m.metadata.name}`,
-            matches: (t) => t.scrapePool.startsWith(pool),
-            services: selectedServices(m),
-          };
-        });
-        return settle(async () => judgeTargets(await activeTargets(prometheus), sets, next), waitMs);
-      },
-    },
-    {
-      name: 'prometheus rules',
-      next: `${prometheus.description}: is kube-prometheus-stack installed? bash k8s/scripts/kind.sh monitoring`,
-      run: async () => {
-        const rules = await listMonitoring<PrometheusRuleObject>('prometheusrules');
-        const expected = rules.flatMap((r) => (r.spec.groups ?? []).map((g) => g.name));
-        const next =
-          `${kubectl} get prometheusrules --show-labels (the chart selects release=kube-prometheus-stack); ` +
-          'kubectl -n monitoring logs deploy/kube-prometheus-stack-operator shows rejected rules';
-        return settle(async () => judgeRules(await ruleGroups(prometheus), expected, next), waitMs);
-      },
-    },
-    {
-      name: 'grafana dashboards',
-      next: 'kubectl -n monitoring logs deploy/kube-prometheus-stack-grafana -c grafana-sc-dashboard shows the dashboards sidecar',
-      run: async () => {
-        if (!options.grafanaUrl)
-          return fail(
-            'no Grafana URL given',
-            'pass --grafana-url (make verify passes the host port from bash k8s/scripts/kind.sh env)',
-          );
-        const access = await grafanaAccess(core, options);
-        const expected = await expectedDashboards();
-        const next =
-          `kubectl -n monitoring get configmaps -l grafana_dashboard=1 (make up applies monitoring/); ` +
-          'kubectl -n monitoring logs deploy/kube-prometheus-stack-grafana -c grafana-sc-dashboard';
-        return settle(() => judgeDashboards(access, expected, next), waitMs);
-      },
-    },
+    prometheusTargetsCheck(context),
+    prometheusRulesCheck(context),
+    grafanaDashboardsCheck(context),
     {
       name: 'order round trip',
       next: `${kubectl} logs deploy/order`,
@@ -204,6 +166,69 @@ export function kubernetesChecks(options: KubernetesChecksOptions): Check[] {
           : { status: 'skip', seen: 'not run (--no-kill)' },
     },
   ];
+}
+
+function prometheusTargetsCheck({ options, prometheus, kubectl, listMonitoring }: KubernetesContext): Check {
+  const { namespace, selector } = options;
+  return {
+    name: 'prometheus targets',
+    next: `${prometheus.description}: is kube-prometheus-stack installed? bash k8s/scripts/kind.sh monitoring`,
+    run: async () => {
+      const monitors = await listMonitoring<ServiceMonitor>('servicemonitors');
+      const next = `open ${options.prometheusUrl ?? 'Prometheus'}/targets for each target's last error; ${kubectl} get servicemonitors,endpoints`;
+      if (monitors.length === 0)
+        return fail(
+          `no ServiceMonitor matches ${selector} in ${namespace}`,
+          'bash k8s/scripts/kind.sh deploy',
+        );
+      // prometheus-operator names each endpoint's scrape pool `serviceMonitor/<namespace>/<name>/<index>`;
+      // its targets carry the job (the Service's name by default) and `service` labels.
+      const sets: TargetSet[] = monitors.map((m) => {
+        const pool = `serviceMonitor/${m.metadata.namespace ?? namespace}/${m.metadata.name}/`;
+        return {
+          name: `ServiceMonitor ${m.metadata.name}`,
+          matches: (t) => t.scrapePool.startsWith(pool),
+          services: selectedServices(m),
+        };
+      });
+      return settle(async () => judgeTargets(await activeTargets(prometheus), sets, next), options.waitMs);
+    },
+  };
+}
+
+function prometheusRulesCheck({ options, prometheus, kubectl, listMonitoring }: KubernetesContext): Check {
+  return {
+    name: 'prometheus rules',
+    next: `${prometheus.description}: is kube-prometheus-stack installed? bash k8s/scripts/kind.sh monitoring`,
+    run: async () => {
+      const rules = await listMonitoring<PrometheusRuleObject>('prometheusrules');
+      const expected = rules.flatMap((r) => (r.spec.groups ?? []).map((g) => g.name));
+      const next =
+        `${kubectl} get prometheusrules --show-labels (the chart selects release=kube-prometheus-stack); ` +
+        'kubectl -n monitoring logs deploy/kube-prometheus-stack-operator shows rejected rules';
+      return settle(async () => judgeRules(await ruleGroups(prometheus), expected, next), options.waitMs);
+    },
+  };
+}
+
+function grafanaDashboardsCheck({ options, core }: KubernetesContext): Check {
+  return {
+    name: 'grafana dashboards',
+    next: 'kubectl -n monitoring logs deploy/kube-prometheus-stack-grafana -c grafana-sc-dashboard shows the dashboards sidecar',
+    run: async () => {
+      if (!options.grafanaUrl)
+        return fail(
+          'no Grafana URL given',
+          'pass --grafana-url (make verify passes the host port from bash k8s/scripts/kind.sh env)',
+        );
+      const access = await grafanaAccess(core, options);
+      const expected = await expectedDashboards();
+      const next =
+        `kubectl -n monitoring get configmaps -l grafana_dashboard=1 (make up applies monitoring/); ` +
+        'kubectl -n monitoring logs deploy/kube-prometheus-stack-grafana -c grafana-sc-dashboard';
+      return settle(() => judgeDashboards(access, expected, next), options.waitMs);
+    },
+  };
 }
 
 /** Every Deployment and StatefulSet matching the selector, judged as `kubectl rollout status` does. */

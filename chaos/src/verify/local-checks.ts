@@ -45,103 +45,36 @@ export interface LocalChecksOptions {
   kill?: Omit<KillRoundOptions, 'target'>;
 }
 
+/** What the local checks share: the options, the runtime's status (read once) and its Prometheus. */
+interface LocalContext {
+  readonly options: LocalChecksOptions;
+  readonly status: () => Promise<RuntimeInfo>;
+  readonly prometheus: () => Promise<{ api: ReturnType<typeof prometheusAt>; url: string } | undefined>;
+}
+
+const NO_PROMETHEUS =
+  'the runtime runs without Prometheus (started with --no-prometheus, or no prometheus binary): ' +
+  'bash k8s/scripts/install-prometheus.sh, then make down && make up';
+
 export function localChecks(options: LocalChecksOptions): Check[] {
-  const { target, controlUrl, waitMs } = options;
   let info: Promise<RuntimeInfo> | undefined;
-  const status = () => (info ??= requestJson<RuntimeInfo>('the runtime control API', `${controlUrl}/status`));
-  const noPrometheus =
-    'the runtime runs without Prometheus (started with --no-prometheus, or no prometheus binary): ' +
-    'bash k8s/scripts/install-prometheus.sh, then make down && make up';
+  const status = () =>
+    (info ??= requestJson<RuntimeInfo>('the runtime control API', `${options.controlUrl}/status`));
   const prometheus = async () => {
     const url = (await status()).prometheusUrl;
     return url ? { api: prometheusAt(url), url } : undefined;
   };
+  const context: LocalContext = { options, status, prometheus };
   return [
-    {
-      name: 'workloads',
-      next: `is the runtime up? make up (control API ${controlUrl})`,
-      run: () =>
-        settle(
-          async () =>
-            judgeWorkloads(
-              await target.listWorkloads(),
-              (lagging) =>
-                `make status shows the replicas of ${lagging.join(', ') || 'each workload'}; make logs SERVICE=<name> shows why`,
-            ),
-          waitMs,
-        ),
-    },
-    {
-      name: 'prometheus targets',
-      next: noPrometheus,
-      run: async () => {
-        const found = await prometheus();
-        if (!found) return fail('no Prometheus in GET /status', noPrometheus);
-        const { api, url } = found;
-        const next = `open ${url}/targets for each target's last error; make status, make logs SERVICE=<name>`;
-        return settle(
-          async () =>
-            judgeTargets(
-              await activeTargets(api),
-              [
-                { name: 'shop', matches: (t) => t.labels.job === 'shop', services: SERVICES },
-                { name: 'local-runtime', matches: (t) => t.labels.job === 'local-runtime' },
-              ],
-              next,
-            ),
-          waitMs,
-        );
-      },
-    },
-    {
-      name: 'prometheus rules',
-      next: noPrometheus,
-      run: async () => {
-        const found = await prometheus();
-        if (!found) return fail('no Prometheus in GET /status', noPrometheus);
-        const { api } = found;
-        const expected = await localRuleGroups();
-        const next = `promtool check config ${LOCAL_PROMETHEUS_CONFIG}; the runtime's log (.data/runtime.log) shows Prometheus' errors`;
-        return settle(async () => judgeRules(await ruleGroups(api), expected, next), waitMs);
-      },
-    },
-    {
-      name: 'alertmanager',
-      next: 'make status; the runtime log (.data/runtime.log) shows why Alertmanager stopped',
-      run: async () => {
-        const url = (await status()).alertmanagerUrl;
-        if (!url)
-          return skip(
-            'not installed (optional; the runtime starts it when the alertmanager binary is found)',
-          );
-        const ready = await statusOf('Alertmanager', `${url.replace(/\/+$/, '')}/-/ready`);
-        return ready.status === 200
-          ? pass(`ready at ${url}`)
-          : fail(
-              `${url}/-/ready answered ${ready.status}`,
-              'the runtime log (.data/runtime.log) shows why Alertmanager is not ready',
-            );
-      },
-    },
-    {
-      name: 'console',
-      next: 'make down && make up (the console starts with the runtime unless --no-console)',
-      run: async () => {
-        const url = (await status()).consoleUrl;
-        if (!url) return skip('the runtime runs without the console (--no-console)');
-        const answer = await statusOf('the console', url);
-        return answer.status === 200 && answer.type.includes('text/html')
-          ? pass(`answers at ${url}`)
-          : fail(
-              `${url} answered ${answer.status} ${answer.type}`,
-              "the runtime log (.data/runtime.log) shows the console's errors",
-            );
-      },
-    },
+    workloadsCheck(context),
+    prometheusTargetsCheck(context),
+    prometheusRulesCheck(context),
+    alertmanagerCheck(context),
+    consoleCheck(context),
     {
       name: 'order round trip',
       next: 'make status, make logs SERVICE=order',
-      run: () => orderRoundTrip(target, options.orderUrl, 'make status, make logs SERVICE=order'),
+      run: () => orderRoundTrip(options.target, options.orderUrl, 'make status, make logs SERVICE=order'),
     },
     {
       name: 'pod-kill round',
@@ -149,10 +82,103 @@ export function localChecks(options: LocalChecksOptions): Check[] {
       run: async () =>
         options.kill
           ? killRound(
-              { ...options.kill, target },
+              { ...options.kill, target: options.target },
               'make status; make chaos EXPERIMENT=pod-kill shows the full run',
             )
           : skip('not run (--no-kill)'),
     },
   ];
+}
+
+function workloadsCheck({ options }: LocalContext): Check {
+  return {
+    name: 'workloads',
+    next: `is the runtime up? make up (control API ${options.controlUrl})`,
+    run: () =>
+      settle(
+        async () =>
+          judgeWorkloads(
+            await options.target.listWorkloads(),
+            (lagging) =>
+              `make status shows the replicas of ${lagging.join(', ') || 'each workload'}; make logs SERVICE=<name> shows why`,
+          ),
+        options.waitMs,
+      ),
+  };
+}
+
+function prometheusTargetsCheck({ options, prometheus }: LocalContext): Check {
+  return {
+    name: 'prometheus targets',
+    next: NO_PROMETHEUS,
+    run: async () => {
+      const found = await prometheus();
+      if (!found) return fail('no Prometheus in GET /status', NO_PROMETHEUS);
+      const { api, url } = found;
+      const next = `open ${url}/targets for each target's last error; make status, make logs SERVICE=<name>`;
+      return settle(
+        async () =>
+          judgeTargets(
+            await activeTargets(api),
+            [
+              { name: 'shop', matches: (t) => t.labels.job === 'shop', services: SERVICES },
+              { name: 'local-runtime', matches: (t) => t.labels.job === 'local-runtime' },
+            ],
+            next,
+          ),
+        options.waitMs,
+      );
+    },
+  };
+}
+
+function prometheusRulesCheck({ options, prometheus }: LocalContext): Check {
+  return {
+    name: 'prometheus rules',
+    next: NO_PROMETHEUS,
+    run: async () => {
+      const found = await prometheus();
+      if (!found) return fail('no Prometheus in GET /status', NO_PROMETHEUS);
+      const expected = await localRuleGroups();
+      const next = `promtool check config ${LOCAL_PROMETHEUS_CONFIG}; the runtime's log (.data/runtime.log) shows Prometheus' errors`;
+      return settle(async () => judgeRules(await ruleGroups(found.api), expected, next), options.waitMs);
+    },
+  };
+}
+
+function alertmanagerCheck({ status }: LocalContext): Check {
+  return {
+    name: 'alertmanager',
+    next: 'make status; the runtime log (.data/runtime.log) shows why Alertmanager stopped',
+    run: async () => {
+      const url = (await status()).alertmanagerUrl;
+      if (!url)
+        return skip('not installed (optional; the runtime starts it when the alertmanager binary is found)');
+      const ready = await statusOf('Alertmanager', `${url.replace(/\/+$/, '')}/-/ready`);
+      return ready.status === 200
+        ? pass(`ready at ${url}`)
+        : fail(
+            `${url}/-/ready answered ${ready.status}`,
+            'the runtime log (.data/runtime.log) shows why Alertmanager is not ready',
+          );
+    },
+  };
+}
+
+function consoleCheck({ status }: LocalContext): Check {
+  return {
+    name: 'console',
+    next: 'make down && make up (the console starts with the runtime unless --no-console)',
+    run: async () => {
+      const url = (await status()).consoleUrl;
+      if (!url) return skip('the runtime runs without the console (--no-console)');
+      const answer = await statusOf('the console', url);
+      return answer.status === 200 && answer.type.includes('text/html')
+        ? pass(`answers at ${url}`)
+        : fail(
+            `${url} answered ${answer.status} ${answer.type}`,
+            "the runtime log (.data/runtime.log) shows the console's errors",
+          );
+    },
+  };
 }
