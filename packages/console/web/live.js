@@ -1,8 +1,9 @@
-/* global document, window, EventSource */
+/* global window, EventSource */
 // The live platform: every workload with its replicas (control API), the runtime's event stream as a
 // timeline, circuit states and degradation per service (Prometheus, when it runs), and the alerts
 // firing in Alertmanager (when it runs).
 import { getJson, prom } from './http.js';
+import { h } from './dom.js';
 
 const EVENT_COLORS = {
   killed: '#F2495C',
@@ -19,18 +20,6 @@ const CIRCUIT_COLORS = { closed: '#73BF69', half_open: '#FADE2A', open: '#F2495C
 const DEGRADATION = ['normal', 'degraded', 'minimal', 'emergency'];
 const MAX_EVENTS = 300;
 const SEVERITY_COLORS = { critical: '#F2495C', warning: '#FF9830', info: '#5794F2' };
-
-function h(tag, attrs, ...children) {
-  const n = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs ?? {})) {
-    if (k === 'style') n.style.cssText = v;
-    else if (k === 'class') n.className = v;
-    else n.setAttribute(k, v);
-  }
-  for (const c of children)
-    if (c !== null && c !== undefined) n.append(typeof c === 'object' ? c : String(c));
-  return n;
-}
 
 export function age(fromIso, nowMs) {
   if (!fromIso) return '–';

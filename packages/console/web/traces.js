@@ -1,9 +1,10 @@
-/* global document, window, URLSearchParams */
+/* global window, URLSearchParams */
 // The Traces page: search by order id, Idempotency-Key or trace id, the recent traces (errors marked),
 // and one trace as a waterfall: spans nested by parent, bars on the trace's time axis coloured by
 // service, span events as marks on their span, links to linked traces (an outbox confirmation to its
 // order). Data: the runtime's trace API through /api/runtime/traces (contracts TraceSummary/TraceView).
 import { getJson, HttpProblem } from './http.js';
+import { h } from './dom.js';
 
 const SERVICE_COLORS = { order: '#5794F2', inventory: '#73BF69', notification: '#B877D9' };
 const EXTRA_COLORS = ['#FF9830', '#6ED0E0', '#FADE2A', '#E0B400', '#8AB8FF'];
@@ -15,18 +16,6 @@ export function serviceColor(service) {
   let hash = 0;
   for (const c of service) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
   return EXTRA_COLORS[hash % EXTRA_COLORS.length];
-}
-
-function h(tag, attrs, ...children) {
-  const n = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs ?? {})) {
-    if (k === 'style') n.style.cssText = v;
-    else if (k === 'class') n.className = v;
-    else n.setAttribute(k, v);
-  }
-  for (const c of children)
-    if (c !== null && c !== undefined) n.append(typeof c === 'object' ? c : String(c));
-  return n;
 }
 
 function ms(v) {
