@@ -98,6 +98,22 @@ describe('hedging', () => {
     expect(signals[1]!.aborted).toBe(true);
   });
 
+  it('sends no hedge without spare capacity, and gives the capacity back when the hedge ends', async () => {
+    const { clock, hedging, hedges } = setup({ delayMs: 10, maxHedgedAttempts: 2 });
+    let spare = 0;
+    let released = 0;
+    const admit = () => (spare > 0 ? (spare--, () => void released++) : undefined);
+    const first = deferred<string>();
+    const result = hedging.execute((hedge) => (hedge ? Promise.resolve('hedge') : first.promise), { admit });
+    clock.advance(10);
+    expect(await hedges('skipped')).toBe(1);
+    spare = 1;
+    clock.advance(10);
+    await expect(result).resolves.toBe('hedge');
+    expect(await hedges('won')).toBe(1);
+    expect(released).toBe(1);
+  });
+
   it('skips hedges once the hedge budget is spent', async () => {
     const { clock, hedging, hedges } = setup({ delayMs: 10, budgetPercent: 0, minHedgesPerSecond: 0.1 });
     // The floor allows one hedge per 10 s window.
@@ -221,17 +237,24 @@ describe('hedging', () => {
     policy.dispose();
   });
 
-  it('hedges stalled calls while others queue for the concurrency limit, and frees the limit for them', async () => {
+  it('sends no hedge while its own calls queue for the concurrency limit', async () => {
     const { clock, policy, stalledCall } = limitedPolicy({ initialLimit: 2, minLimit: 2, maxLimit: 2 });
-    const calls = [stalledCall(0), stalledCall(0), stalledCall(0)];
+    const calls = [stalledCall(0), stalledCall(0), stalledCall(0)].map((p) => p.catch((e: unknown) => e));
     await flush();
     expect(policy.concurrencyLimiter!.queued).toBe(1);
-    // The two running calls hedge; their answers free the limit for the queued call, which hedges in turn.
     clock.advance(100);
+    // No hedge took a slot from the queued call: the two running ones time out, then the queued one runs.
+    expect(policy.concurrencyLimiter!.inflight).toBe(2);
+    clock.advance(900);
     await flush();
-    expect(policy.concurrencyLimiter!.queued).toBe(0);
+    expect(policy.concurrencyLimiter!.inflight).toBe(1);
     clock.advance(100);
-    await expect(Promise.all(calls)).resolves.toEqual(['hedged', 'hedged', 'hedged']);
+    const results = await Promise.all(calls);
+    expect(results.slice(0, 2)).toEqual([
+      expect.objectContaining({ code: 'TIMEOUT' }),
+      expect.objectContaining({ code: 'TIMEOUT' }),
+    ]);
+    expect(results[2]).toBe('hedged');
     policy.dispose();
   });
 

@@ -10,9 +10,7 @@ import { LatencyTracker } from './latency-tracker.ts';
 // call has not answered after a high percentile of recent latency, a second attempt is sent on a fresh
 // connection while the first keeps running; the first success wins and the others are aborted. One frozen
 // replica among N then costs a hedge delay, not a timeout, and no client needs to know replica addresses:
-// the Service routes the fresh connection anew. Hedges are bounded by their own budget (a share of the
-// hedged calls), not by a concurrency limit: the calls stalled on a frozen replica fill the limit, and those
-// are the calls that need a hedge.
+// the Service routes the fresh connection anew.
 
 export interface HedgingOptions {
   /** Hedges sent in addition to the first attempt, one per delay; default 1. */
@@ -40,8 +38,16 @@ export interface HedgingDeps {
 /** Starts one attempt: `hedge` is false for the first; the signal aborts it (it lost, or the caller left). */
 export type HedgeStarter<T> = (hedge: boolean, signal: AbortSignal) => Promise<T>;
 
+/**
+ * Spare capacity for a hedge: a release function when a hedge may go out now, undefined when not (the
+ * dependency policy takes a slot of its concurrency limit without waiting, so a burst that already queues
+ * for the limit sends no hedges, which would only add load where latency is high for everyone).
+ */
+export type HedgeAdmission = () => (() => void) | undefined;
+
 export interface HedgeExecuteOptions {
   readonly signal?: AbortSignal | undefined;
+  readonly admit?: HedgeAdmission | undefined;
 }
 
 export interface Hedging {
@@ -98,7 +104,7 @@ export function createHedging(dependency: string, options: HedgingOptions, deps:
       const signal = options?.signal;
       if (signal?.aborted) return Promise.reject(signal.reason);
       budget.recordRequest();
-      return new HedgedCall(settings, start, signal).promise;
+      return new HedgedCall(settings, start, signal, options?.admit).promise;
     },
   };
 }
@@ -124,6 +130,7 @@ class HedgedCall<T> {
   readonly #settings: CallSettings;
   readonly #start: HedgeStarter<T>;
   readonly #signal: AbortSignal | undefined;
+  readonly #admit: HedgeAdmission | undefined;
   readonly #running = new Set<Running>();
   #resolve!: (value: T) => void;
   #reject!: (error: unknown) => void;
@@ -132,10 +139,16 @@ class HedgedCall<T> {
   #done = false;
   readonly #onAbort = (): void => this.#finish(() => this.#reject(this.#signal!.reason), undefined);
 
-  constructor(settings: CallSettings, start: HedgeStarter<T>, signal: AbortSignal | undefined) {
+  constructor(
+    settings: CallSettings,
+    start: HedgeStarter<T>,
+    signal: AbortSignal | undefined,
+    admit: HedgeAdmission | undefined,
+  ) {
     this.#settings = settings;
     this.#start = start;
     this.#signal = signal;
+    this.#admit = admit;
     this.promise = new Promise<T>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -151,17 +164,23 @@ class HedgedCall<T> {
       this.#timer = undefined;
       if (this.#done) return;
       this.#hedgesSent++;
+      const release = this.#admit?.();
+      if (this.#admit !== undefined && release === undefined) {
+        this.#settings.count('skipped');
+        return this.#arm();
+      }
       if (!this.#settings.budget.tryAcquireRetry()) {
+        release?.();
         this.#settings.count('skipped');
         return;
       }
       this.#settings.logger.debug({ dependency: this.#settings.dependency }, 'hedging call');
-      this.#launch(true);
+      this.#launch(true, release);
       this.#arm();
     }, this.#settings.delay());
   }
 
-  #launch(hedge: boolean): void {
+  #launch(hedge: boolean, release?: () => void): void {
     const attempt: Running = { controller: new AbortController(), hedge };
     this.#running.add(attempt);
     let promise: Promise<T>;
@@ -170,6 +189,7 @@ class HedgedCall<T> {
     } catch (error) {
       promise = Promise.reject(error);
     }
+    if (release !== undefined) promise.then(release, release);
     promise.then(
       (value) => {
         this.#running.delete(attempt);
@@ -181,9 +201,7 @@ class HedgedCall<T> {
         if (this.#done) return;
         if (hedge) this.#settings.count('failed');
         // A definitive answer (a 409, say) ends the call; after a retryable failure another attempt may
-        // still answer, and only the last one standing decides the call. A failure does not send the next
-        // hedge early: against a dependency with no ready replica (503 at once) that only multiplies the
-        // requests, and a pod-kill-all then recovered with failures after its first success.
+        // still answer, and only the last one standing decides the call.
         if (this.#running.size === 0 || !isRetryable(error)) this.#finish(() => this.#reject(error), attempt);
       },
     );

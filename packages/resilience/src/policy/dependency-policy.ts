@@ -224,6 +224,18 @@ class Policy implements DependencyPolicy {
     }
   }
 
+  /**
+   * A hedge takes a free slot of the concurrency limit without waiting: none while our own calls queue for
+   * the limit. Slots held by calls stalled on one frozen replica do not stop it: those are the calls that
+   * need a hedge.
+   */
+  readonly #hedgeAdmission = (): (() => void) | undefined => {
+    const limiter = this.concurrencyLimiter;
+    if (limiter === undefined) return () => undefined;
+    const permit = limiter.tryAcquire();
+    return permit === undefined ? undefined : () => permit.release();
+  };
+
   #retried<T>(fn: Attempted<T>, opts: ExecuteOptions<T> | undefined, call: CallContext): Promise<T> {
     const hedging = opts?.hedge === true ? this.hedging : undefined;
     const once = (retryNo: number): Promise<T> =>
@@ -231,6 +243,7 @@ class Policy implements DependencyPolicy {
         ? this.#attempt(fn, call, call.signal, retryNo > 1, false)
         : hedging.execute((hedge, signal) => this.#attempt(fn, call, signal, retryNo > 1 || hedge, hedge), {
             signal: call.signal,
+            admit: this.#hedgeAdmission,
           });
     if (this.#retry === undefined) return once(1);
     const breaker = this.breaker;
