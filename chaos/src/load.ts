@@ -66,6 +66,14 @@ export class LoadSession {
     );
   }
 
+  /**
+   * Resolves once every ended segment's requests in flight have answered (each bounded by the load's
+   * request timeout): after it, every order still running belongs to the current segment.
+   */
+  async settled(): Promise<void> {
+    await Promise.all(this.#finished);
+  }
+
   async end(): Promise<LoadSegment[]> {
     const last = this.#current;
     this.#current = undefined;

@@ -153,7 +153,13 @@ export async function killRound(
   const stopListening = ctx.listen((event) => tracker.onEvent(event));
   const outage = ctx.experiment.outage;
   try {
-    if (outage) ctx.load.begin(`round ${round} outage`, !ctx.experiment.objectives.successAfterRecoveryOnly);
+    if (outage) {
+      // The outage window opens before the kill, and the kill waits for the orders of the segment before
+      // it to answer: an order in flight when its dependency dies belongs to the outage, not to the
+      // counted orders before it.
+      ctx.load.begin(`round ${round} outage`, !ctx.experiment.objectives.successAfterRecoveryOnly);
+      await ctx.load.settled();
+    }
     const refusals = await sendKills(ctx, round, tracker, planned.plan);
     if (tracker.timeline.kills.length === 0) {
       const reason = refusals.join('; ');
