@@ -422,6 +422,8 @@ describe('HTTP contract', () => {
   });
 
   it('exposes inventory_reservations_total and route-labelled HTTP metrics', async () => {
+    // A release of its own, so that the route label exists whichever test ran before.
+    await request(inventory.app).delete(`/reservations/${orderId('metrics')}`);
     const res = await request(inventory.app).get('/metrics').expect(200);
     for (const outcome of ['reserved', 'duplicate', 'insufficient_stock', 'released']) {
       expect(res.text).toMatch(

@@ -108,9 +108,12 @@ async function placeOrder(key: string): Promise<{ id: string; traceId: string }>
 
 describe('tracing across real service processes', () => {
   let placed: { id: string; traceId: string };
+  // One order, placed while notification is down, that every test reads (in any order).
+  beforeAll(async () => {
+    placed = await placeOrder('trace-test-1');
+  }, 30_000);
 
   it('records one trace for an order: http server, express route, pg queries and the call to inventory', async () => {
-    placed = await placeOrder('trace-test-1');
     await until('inventory spans of the order', () =>
       spansOf(placed.traceId).some((s) => s.service === 'inventory' && s.kind === SERVER),
     );
