@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startEmbeddedPostgres } from '@self-healing-shop/embedded-postgres';
 import { cpuByGroup, cpuDelta } from './cpu-usage.ts';
+import { ORDER_REQUESTS } from './order-requests.ts';
 import {
   confirmedOrders,
   connectionsByPort,
@@ -26,7 +27,6 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
 /** Concurrent orders of the hot-product burst (on 1,000 units; then 100 on 60 units). */
 const HOT_ORDERS = Number(process.env.BENCH_HOT_ORDERS ?? 200);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const PRODUCTS = Array.from({ length: 12 }, (_, i) => `p-${String(i + 1).padStart(3, '0')}`);
 const children: ChildProcess[] = [];
 const childNames = new Map<number, string>();
 // BENCH_CPU_PROF=order (or inventory,notification): those processes write a V8 CPU profile on exit into
@@ -108,20 +108,7 @@ async function drive(url: string, durationS: number): Promise<Figures> {
       url,
       connections: CONNECTIONS,
       duration: durationS,
-      requests: [
-        {
-          method: 'POST',
-          path: '/orders',
-          setupRequest: (req) => ({
-            ...req,
-            headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-            body: JSON.stringify({
-              customer: { email: 'bench@example.com' },
-              items: [{ productId: PRODUCTS[Math.floor(Math.random() * PRODUCTS.length)], quantity: 1 }],
-            }),
-          }),
-        },
-      ],
+      requests: ORDER_REQUESTS,
     },
     (error, result) => (error ? failed(error) : done(result)),
   );

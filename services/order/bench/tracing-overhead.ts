@@ -4,7 +4,6 @@
 // throughput, p99 and the services' CPU per confirmed order (which other load barely moves). Spans go
 // to an OTLP/HTTP sink in this process that discards them. Never fails on timing.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -15,13 +14,13 @@ import { TRACING_ENV } from '@self-healing-shop/contracts';
 import { startEmbeddedPostgres } from '@self-healing-shop/embedded-postgres';
 import { DEFAULT_SAMPLE_RATIO } from '@self-healing-shop/service-kit/tracing';
 import { cpuByGroup, cpuDelta } from './cpu-usage.ts';
+import { ORDER_REQUESTS } from './order-requests.ts';
 
 // Few connections: three platforms share the machine, and an overloaded one measures its timeouts.
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const PRODUCTS = Array.from({ length: 12 }, (_, i) => `p-${String(i + 1).padStart(3, '0')}`);
 const SERVICES = ['order', 'inventory', 'notification'];
 const children: ChildProcess[] = [];
 const childNames = new Map<number, string>();
@@ -103,20 +102,7 @@ async function drive(url: string, durationS: number, into?: Figures, group?: str
         url,
         connections: CONNECTIONS,
         duration: durationS,
-        requests: [
-          {
-            method: 'POST',
-            path: '/orders',
-            setupRequest: (req) => ({
-              ...req,
-              headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-              body: JSON.stringify({
-                customer: { email: 'bench@example.com' },
-                items: [{ productId: PRODUCTS[Math.floor(Math.random() * PRODUCTS.length)], quantity: 1 }],
-              }),
-            }),
-          },
-        ],
+        requests: ORDER_REQUESTS,
       },
       (error, r) => (error ? reject(error) : resolve(r)),
     );
