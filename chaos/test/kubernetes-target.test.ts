@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { InvariantsResult } from '../src/steps/invariants.ts';
 import { FakeKubeApi } from './support/fake-kube-api.ts';
 import { waitFor } from './support/kube/wait.ts';
@@ -40,6 +40,18 @@ describe('chaos run against Kubernetes (fake API server test double, real @kuber
     }).start();
     orders = await startOrderEndpoint(kube.shop);
   });
+  // Each test starts from the steady state, whatever an earlier test killed or marked unready: every
+  // workload at strength and no pod still terminating.
+  beforeEach(async () => {
+    await waitFor('every workload at strength, no pod terminating', () =>
+      (['order', 'inventory', 'notification'] as const).every(
+        (w) =>
+          kube.readyReplicas(w) === 2 &&
+          kube.pods(w).length === 2 &&
+          kube.pods(w).every((p) => !p.metadata.deletionTimestamp),
+      ),
+    );
+  });
   afterAll(async () => {
     await kube.stop();
     await orders.close();
@@ -48,6 +60,7 @@ describe('chaos run against Kubernetes (fake API server test double, real @kuber
 
   it('kills one pod per round, follows each kill to full strength and passes', async () => {
     const before = new Set(kube.pods().map((p) => p.metadata.uid));
+    const eventsBefore = kube.events.length;
     const result = await run(
       [
         'run',
@@ -119,10 +132,9 @@ describe('chaos run against Kubernetes (fake API server test double, real @kuber
     expect(report.rounds.some((r) => r.workload === 'notification')).toBe(false);
     // a Kubernetes Event on each killed pod
     const killed = report.rounds.map((r) => r.timeline!.kills[0].replica);
-    expect(kube.events.map((e) => (e.involvedObject as { name: string }).name).sort()).toEqual(
-      [...killed].sort(),
-    );
-    expect(kube.events.every((e) => e.reason === 'ChaosPodKill')).toBe(true);
+    const events = kube.events.slice(eventsBefore);
+    expect(events.map((e) => (e.involvedObject as { name: string }).name).sort()).toEqual([...killed].sort());
+    expect(events.every((e) => e.reason === 'ChaosPodKill')).toBe(true);
     // every pod the deployments have now is ready and at strength
     expect(kube.pods('order')).toHaveLength(2);
     // reports

@@ -93,6 +93,11 @@ describe('the local target against the real local runtime (fixture platform)', (
   });
 
   it('lists workloads with their kind and replicas with their port', async () => {
+    // an earlier test may have killed a replica: wait until its replacement is ready and it is gone
+    await waitFor(
+      async () => (await allReady()) && (await target.listReplicas()).length === 5,
+      'five replicas, every one ready',
+    );
     const workloads = await target.listWorkloads();
     expect(workloads.map((w) => [w.name, w.kind, w.desired]).sort()).toEqual([
       ['inventory', 'Deployment', 2],
