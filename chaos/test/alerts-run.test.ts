@@ -4,7 +4,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ALERTMANAGER_SERVICE } from '../src/targets/kubernetes-target.ts';
 import { freePort, startAlertmanager, type TestAlertmanager } from './support/alertmanager.ts';
 import { FakeKubeApi } from './support/fake-kube-api.ts';
@@ -94,6 +94,10 @@ describe('chaos run judges the declared alerts (API double + real Alertmanager)'
     }).start();
     orders = await startOrderEndpoint(kube.shop);
     dir = await mkdtemp(join(tmpdir(), 'chaos-alerts-'));
+  });
+  // Each run starts from the steady state, whatever the test before it killed.
+  beforeEach(async () => {
+    await waitFor('every workload at strength, no pod terminating', () => kube.atFullStrength());
   });
   afterAll(async () => {
     await kube?.stop();

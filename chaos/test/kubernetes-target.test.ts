@@ -43,14 +43,7 @@ describe('chaos run against Kubernetes (fake API server test double, real @kuber
   // Each test starts from the steady state, whatever an earlier test killed or marked unready: every
   // workload at strength and no pod still terminating.
   beforeEach(async () => {
-    await waitFor('every workload at strength, no pod terminating', () =>
-      (['order', 'inventory', 'notification'] as const).every(
-        (w) =>
-          kube.readyReplicas(w) === 2 &&
-          kube.pods(w).length === 2 &&
-          kube.pods(w).every((p) => !p.metadata.deletionTimestamp),
-      ),
-    );
+    await waitFor('every workload at strength, no pod terminating', () => kube.atFullStrength());
   });
   afterAll(async () => {
     await kube.stop();

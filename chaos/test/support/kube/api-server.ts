@@ -191,6 +191,21 @@ export class FakeKubeApi {
     return this.cluster.workloads.get(workload)?.object.status.readyReplicas as number | undefined;
   }
 
+  /**
+   * The steady state a test starts from, whatever an earlier test killed or marked unready: every
+   * workload has its desired pods, all ready, none terminating.
+   */
+  atFullStrength(): boolean {
+    return [...this.cluster.workloads.values()].every((w) => {
+      const pods = this.pods(w.spec.name);
+      return (
+        this.readyReplicas(w.spec.name) === w.spec.replicas &&
+        pods.length === w.spec.replicas &&
+        pods.every((p) => !p.metadata.deletionTimestamp)
+      );
+    });
+  }
+
   /** Marks a pod (un)ready, like a readiness probe that fails or passes. */
   setReady(name: string, ready: boolean): void {
     this.cluster.setReady(this.pod(name), ready);
