@@ -10,7 +10,14 @@ import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 
-/** `count` consecutive ports that are free now (the front ports are order, inventory, notification). */
+/** Ports this process handed out already: two runtimes' (or one runtime's) ports never overlap. */
+const handedOut = new Set<number>();
+
+/**
+ * `count` consecutive ports that are free now (the front ports are order, inventory, notification),
+ * none handed out before by this process, and below Linux's ephemeral range (32768–60999), so that no
+ * outgoing connection takes one between this check and the runtime's listen.
+ */
 export async function freePorts(count: number): Promise<number> {
   const bind = (port: number) =>
     new Promise<boolean>((done) => {
@@ -19,10 +26,13 @@ export async function freePorts(count: number): Promise<number> {
       server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
     });
   for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const base = 20_000 + Math.floor(Math.random() * (32_000 - 20_000 - count));
     let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await bind(base + i);
-    if (ok) return base;
+    for (let i = 0; i < count && ok; i++) ok = !handedOut.has(base + i) && (await bind(base + i));
+    if (ok) {
+      for (let i = 0; i < count; i++) handedOut.add(base + i);
+      return base;
+    }
   }
 }
 
