@@ -13,10 +13,22 @@ export interface Endpoint {
   readonly agent: http.Agent;
 }
 
-/** The ready replicas of one service, picked round robin (a Service's Endpoints). */
+/**
+ * The ready replicas of one service (a Service's Endpoints), chosen as kube-proxy does in its default
+ * (iptables and nftables) modes: a new client connection gets a ready replica at random and keeps it
+ * while that replica stays ready (conntrack); a connection whose replica left gets a new one. Random, not
+ * round robin: a fixed-rate load through two round-robin hops locks in phase, so that every call of one
+ * caller and every hedge of it lands on the same replica (a frozen one took 5 of 5 attempts of an order).
+ */
 export class Endpoints {
   #list: Endpoint[] = [];
-  #next = 0;
+  readonly #random: () => number;
+  readonly #byConnection = new WeakMap<object, string>();
+
+  /** `random`: uniform in [0, 1), for the choice of a replica. */
+  constructor(random: () => number = Math.random) {
+    this.#random = random;
+  }
 
   get size(): number {
     return this.#list.length;
@@ -48,15 +60,21 @@ export class Endpoints {
     this.#list = list;
   }
 
-  /** The next ready replica, skipping `except` when another exists; undefined when none is ready. */
+  /** A ready replica at random, other than `except`; undefined when there is none. */
   pick(except?: string): Endpoint | undefined {
-    const list = this.#list;
+    const list = except === undefined ? this.#list : this.#list.filter((e) => e.name !== except);
     if (list.length === 0) return undefined;
-    for (let i = 0; i < list.length; i += 1) {
-      const endpoint = list[this.#next++ % list.length]!;
-      if (endpoint.name !== except) return endpoint;
-    }
-    return except === undefined ? list[0] : undefined;
+    return list[Math.min(list.length - 1, Math.floor(this.#random() * list.length))];
+  }
+
+  /** The replica of a client connection: the one it has while that is ready, else a new pick it keeps. */
+  forConnection(connection: object): Endpoint | undefined {
+    const name = this.#byConnection.get(connection);
+    const kept = name === undefined ? undefined : this.#list.find((endpoint) => endpoint.name === name);
+    if (kept) return kept;
+    const picked = this.pick();
+    if (picked) this.#byConnection.set(connection, picked.name);
+    return picked;
   }
 
   close(): void {

@@ -48,13 +48,15 @@ function problem(
 }
 
 /**
- * A Service's stable address: each request goes to the next ready replica (round robin) over keep-alive
- * connections. No ready replica: 503 at once. A connection error retries another replica once when the
- * request is idempotent (by method, or a POST with an Idempotency-Key) and its body is known, else 502.
+ * A Service's stable address: each client connection goes to one ready replica, picked at random and kept
+ * while it is ready (Endpoints.forConnection, as kube-proxy), over keep-alive connections to it. No ready
+ * replica: 503 at once. A connection error retries another replica once when the request is idempotent (by
+ * method, or a POST with an Idempotency-Key) and its body is known, else 502. A request whose client left
+ * is dropped, never sent again.
  */
 export function createFrontProxy(service: string, endpoints: Endpoints): http.Server {
   return http.createServer((request, response) => {
-    const first = endpoints.pick();
+    const first = endpoints.forConnection(request.socket);
     if (!first) {
       problem(request, response, 503, 'Service Unavailable', `no ready replica of ${service}`);
       return;
@@ -76,6 +78,7 @@ export function createFrontProxy(service: string, endpoints: Endpoints): http.Se
       });
     }
 
+    let clientGone = false;
     const send = (endpoint: Endpoint, retried: boolean): void => {
       const upstream = http.request({
         host: '127.0.0.1',
@@ -92,6 +95,8 @@ export function createFrontProxy(service: string, endpoints: Endpoints): http.Se
         answer.on('error', () => response.destroy());
       });
       upstream.on('error', (error: Error) => {
+        // Destroyed because the client left (its attempt timed out or lost to a hedge): nobody waits.
+        if (clientGone) return;
         if (response.headersSent) {
           response.destroy();
           return;
@@ -112,7 +117,9 @@ export function createFrontProxy(service: string, endpoints: Endpoints): http.Se
         );
       });
       response.on('close', () => {
-        if (!response.writableFinished) upstream.destroy();
+        if (response.writableFinished) return;
+        clientGone = true;
+        upstream.destroy();
       });
       if (!hasBody) upstream.end();
       else if (retried) upstream.end(Buffer.concat(replay ?? []));
