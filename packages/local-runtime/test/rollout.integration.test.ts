@@ -75,6 +75,12 @@ describe('rollouts on the local runtime', () => {
   }, 120_000);
 
   it('rolls back a version whose readiness never passes, keeps serving, and the CLI exits 1 saying why', async () => {
+    // After another test's rollout the old replicas may still terminate: start from 2 ready ones.
+    await waitFor(
+      () => orderReplicas().length === 2 && orderReplicas().every((r) => r.ready),
+      '2 ready order replicas and no other',
+      60_000,
+    );
     const before = orderReplicas().map((r) => r.uid);
     const from = runtime.events.lastSeq;
     // A port nothing listens on: the new replicas start, answer /health, and /ready stays 503.
