@@ -8,6 +8,7 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { ALERTMANAGER_SERVICE } from '@self-healing-shop/chaos';
 import { LABELS, NAMESPACE, PLATFORM, PROTECTED_LABEL, SERVICES } from '@self-healing-shop/contracts';
 import { runKindDeploy, NODE_ADDRESSES } from './kind-deploy.ts';
 import { loadSourceObjects, repoRoot } from './manifests.ts';
@@ -541,10 +542,12 @@ describe('the chaos engine in the cluster', () => {
   it('runs as a ServiceAccount bound to its Role in its own namespace', () => {
     const account = podSpec(chaosJob).serviceAccountName;
     expect(find('ServiceAccount', account, chaosJob.metadata.namespace)).toBeDefined();
-    const binding = ofKind('RoleBinding').find((b) =>
-      b.subjects.some(
-        (s: { kind: string; name: string }) => s.kind === 'ServiceAccount' && s.name === account,
-      ),
+    const binding = ofKind('RoleBinding').find(
+      (b) =>
+        b.metadata.namespace === chaosJob.metadata.namespace &&
+        b.subjects.some(
+          (s: { kind: string; name: string }) => s.kind === 'ServiceAccount' && s.name === account,
+        ),
     );
     expect(binding?.roleRef).toEqual({
       apiGroup: 'rbac.authorization.k8s.io',
@@ -565,6 +568,43 @@ describe('the chaos engine in the cluster', () => {
     for (const resource of ['services/proxy', 'pods/proxy'])
       for (const verb of ['get', 'create']) expect(can('', resource, verb)).toBe(true);
     expect(can('', 'events', 'create')).toBe(true);
+  });
+
+  it("may read, silence and unsilence alerts in the chart's Alertmanager, the Service the engine calls, and no other", () => {
+    const { namespace, name, port } = ALERTMANAGER_SERVICE;
+    const bound = ofKind('RoleBinding').filter(
+      (b) =>
+        b.metadata.namespace === namespace &&
+        b.subjects.some(
+          (s: { kind: string; name: string; namespace: string }) =>
+            s.kind === 'ServiceAccount' &&
+            s.name === podSpec(chaosJob).serviceAccountName &&
+            s.namespace === chaosJob.metadata.namespace,
+        ),
+    );
+    const rules = bound.flatMap(
+      (b) =>
+        named('Role', b.roleRef.name, namespace).rules as Array<{
+          apiGroups: string[];
+          resources: string[];
+          resourceNames?: string[];
+          verbs: string[];
+        }>,
+    );
+    // the engine's requests: GET /api/v1/namespaces/<ns>/services/<name>:<port>/proxy/api/v2/alerts,
+    // POST .../api/v2/silences, DELETE .../api/v2/silence/<id> (verbs get, create, delete)
+    for (const verb of ['get', 'create', 'delete'])
+      expect(
+        rules.some(
+          (r) =>
+            r.apiGroups.includes('') &&
+            r.resources.includes('services/proxy') &&
+            r.verbs.includes(verb) &&
+            r.resourceNames?.includes(`${name}:${port}`),
+        ),
+      ).toBe(true);
+    // only that Service: every rule there names its resources
+    expect(rules.every((r) => (r.resourceNames ?? []).length > 0)).toBe(true);
   });
 
   it('may not read Secrets, change workloads, or use wildcards', () => {
