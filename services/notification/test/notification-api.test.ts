@@ -272,6 +272,8 @@ describe('HTTP contract', () => {
   });
 
   it('exposes notifications_total for every outcome', async () => {
+    // one notification sent by this test, whichever ran before it
+    await request(service.app).post('/notifications').send(body(orderId())).expect(201);
     const res = await request(service.app).get('/metrics').expect(200);
     for (const outcome of ['sent', 'duplicate', 'failed']) {
       expect(res.text).toMatch(
