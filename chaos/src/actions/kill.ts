@@ -175,11 +175,16 @@ export async function killRound(
 const RESTORED_AFTER = 6;
 
 /**
- * Places probe orders until RESTORED_AFTER succeed in a row (so every replica behind the front port,
- * each with a circuit of its own, serves again); returns when the first of them was sent, or undefined
- * at the deadline or on abort.
+ * Places probe orders until RESTORED_AFTER succeed in a row; returns when the first of them was sent, or
+ * undefined at the deadline or on abort. Every order replica has a circuit of its own, and the front
+ * (kube-proxy, or the local runtime's) picks a replica per connection, so each probe goes on a connection
+ * of its own (`connection: close`): on one kept-alive connection all of them would reach the same replica
+ * and call the service restored while the other replica's circuit is still open.
  */
-async function waitForOrders(ctx: ActionContext, deadline: number): Promise<number | undefined> {
+export async function waitForOrders(
+  ctx: Pick<ActionContext, 'settings' | 'now' | 'signal' | 'acknowledge'>,
+  deadline: number,
+): Promise<number | undefined> {
   const url = new URL('/orders', ctx.settings.url);
   let streakStartedAt: number | undefined;
   let streak = 0;
@@ -189,7 +194,11 @@ async function waitForOrders(ctx: ActionContext, deadline: number): Promise<numb
     try {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': randomUUID(),
+          connection: 'close',
+        },
         body: JSON.stringify({
           customer: { email: 'chaos-probe@example.com' },
           items: [{ productId: 'p-001', quantity: 1 }],
