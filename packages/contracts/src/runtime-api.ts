@@ -115,3 +115,9 @@ export interface RuntimeInfo {
   /** Alertmanager (`127.0.0.1:9093`), null when it is not installed or Prometheus does not run. */
   readonly alertmanagerUrl: string | null;
 }
+
+/** Where the runtime's parts answer (besides the fronts): part of `RuntimeInfo` and of the runtime's handle. */
+export type RuntimeUrls = Pick<
+  RuntimeInfo,
+  'controlUrl' | 'prometheusUrl' | 'databaseUrl' | 'consoleUrl' | 'alertmanagerUrl'
+>;

@@ -2,7 +2,7 @@ import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import type { ReplicaView } from '@self-healing-shop/contracts';
+import type { ReplicaView, RuntimeUrls } from '@self-healing-shop/contracts';
 import type { EventLog } from './control-plane/event-log.ts';
 import { loadPlatform } from './manifests/manifests.ts';
 import { findAlertmanager } from './monitoring/alertmanager.ts';
@@ -27,18 +27,13 @@ export interface RuntimeOptions extends PlanOptions, AssemblyOptions {
   readonly plan?: RuntimePlan;
 }
 
-export interface Runtime {
+export interface Runtime extends RuntimeUrls {
   readonly plan: RuntimePlan;
   readonly events: EventLog;
   readonly controllers: ReadonlyMap<string, DeploymentController>;
   readonly database: StatefulSetController | undefined;
-  readonly controlUrl: string;
   /** Front URL per service, e.g. { order: 'http://127.0.0.1:8080' }. */
   readonly frontUrls: Readonly<Record<string, string>>;
-  readonly prometheusUrl: string | null;
-  readonly databaseUrl: string | null;
-  readonly alertmanagerUrl: string | null;
-  readonly consoleUrl: string | null;
   /** Where the cluster lives: the plan's folder, unless the postgres user cannot reach it (as root). */
   readonly databaseDataDir: string | null;
   replicas(): ReplicaView[];
@@ -148,12 +143,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     events: parts.events,
     controllers: parts.controllers,
     database: parts.database,
-    controlUrl: parts.controlUrl,
     frontUrls: parts.frontUrls,
-    prometheusUrl: parts.prometheus?.url ?? null,
-    databaseUrl: parts.databaseUrl,
-    alertmanagerUrl: parts.alertmanager?.url ?? null,
-    consoleUrl: parts.console?.url ?? null,
+    ...parts.urls(),
     databaseDataDir: parts.databaseDataDir ?? null,
     replicas: () => parts.replicas().map((r) => parts.view(r)),
     stop() {

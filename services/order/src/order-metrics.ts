@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { perRegistry } from '@self-healing-shop/resilience';
 
 export const ORDER_OUTCOMES = ['confirmed', 'rejected', 'failed', 'cancelled'] as const;
 export type OrderOutcome = (typeof ORDER_OUTCOMES)[number];
@@ -7,24 +8,17 @@ export interface OrderMetrics {
   order(outcome: OrderOutcome, count?: number): void;
 }
 
-const byRegistry = new WeakMap<Registry, OrderMetrics>();
-
 /** `orders_total{outcome}`: each replica counts the transitions it applied (README, "Metrics"). */
-export function orderMetrics(registry: Registry): OrderMetrics {
-  let metrics = byRegistry.get(registry);
-  if (!metrics) {
-    const counter = new Counter({
-      name: 'orders_total',
-      help: 'Orders by outcome of the transition this replica applied.',
-      labelNames: ['outcome'],
-      registers: [registry],
-    });
-    for (const outcome of ORDER_OUTCOMES) counter.inc({ outcome }, 0);
-    metrics = { order: (outcome, count = 1) => counter.inc({ outcome }, count) };
-    byRegistry.set(registry, metrics);
-  }
-  return metrics;
-}
+export const orderMetrics = perRegistry((registry): OrderMetrics => {
+  const counter = new Counter({
+    name: 'orders_total',
+    help: 'Orders by outcome of the transition this replica applied.',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  for (const outcome of ORDER_OUTCOMES) counter.inc({ outcome }, 0);
+  return { order: (outcome, count = 1) => counter.inc({ outcome }, count) };
+});
 
 /**
  * `outbox_pending`: outbox messages not delivered yet, counted in the database at scrape time (so

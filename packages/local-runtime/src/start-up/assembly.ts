@@ -3,7 +3,7 @@ import type http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
 import { ADMIN_TOKEN_ENV, LOCAL_ADMIN_TOKEN, TRACING_ENV } from '@self-healing-shop/contracts';
-import type { ReplicaView, RuntimeInfo } from '@self-healing-shop/contracts';
+import type { ReplicaView, RuntimeInfo, RuntimeUrls } from '@self-healing-shop/contracts';
 import { postgresReady, postgresUrl, preparePostgres } from '@self-healing-shop/embedded-postgres';
 import type { Logger } from 'pino';
 import { Autoscaler } from '../autoscaling/autoscaler.ts';
@@ -130,10 +130,11 @@ export class RuntimeAssembly {
   }
 
   info(): RuntimeInfo {
+    return { pid: process.pid, state: this.state, fronts: this.frontUrls, ...this.urls() };
+  }
+
+  urls(): RuntimeUrls {
     return {
-      pid: process.pid,
-      state: this.state,
-      fronts: this.frontUrls,
       controlUrl: this.controlUrl,
       prometheusUrl: this.prometheus?.url ?? null,
       databaseUrl: this.databaseUrl,

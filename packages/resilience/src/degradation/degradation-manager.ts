@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { RESILIENCE_SPAN_EVENTS } from '@self-healing-shop/contracts';
+import { perRegistry } from '../metrics/metrics.ts';
 import { spanEvent } from '../metrics/span-events.ts';
 
 /** From least to most degraded; the index is the value of the `degradation_level` gauge. */
@@ -87,29 +88,20 @@ interface DegradationGauges {
   readonly feature: Gauge<'service' | 'feature'>;
 }
 
-const gaugesByRegistry = new WeakMap<Registry, DegradationGauges>();
-
-function degradationGauges(registry: Registry): DegradationGauges {
-  let gauges = gaugesByRegistry.get(registry);
-  if (!gauges) {
-    gauges = {
-      level: new Gauge({
-        name: 'degradation_level',
-        help: 'Effective degradation level (0 normal, 1 degraded, 2 minimal, 3 emergency).',
-        labelNames: ['service'],
-        registers: [registry],
-      }),
-      feature: new Gauge({
-        name: 'feature_enabled',
-        help: 'Whether a degradable feature is enabled at the current level (1 on, 0 shed).',
-        labelNames: ['service', 'feature'],
-        registers: [registry],
-      }),
-    };
-    gaugesByRegistry.set(registry, gauges);
-  }
-  return gauges;
-}
+const degradationGauges = perRegistry((registry): DegradationGauges => ({
+  level: new Gauge({
+    name: 'degradation_level',
+    help: 'Effective degradation level (0 normal, 1 degraded, 2 minimal, 3 emergency).',
+    labelNames: ['service'],
+    registers: [registry],
+  }),
+  feature: new Gauge({
+    name: 'feature_enabled',
+    help: 'Whether a degradable feature is enabled at the current level (1 on, 0 shed).',
+    labelNames: ['service', 'feature'],
+    registers: [registry],
+  }),
+}));
 
 /**
  * Chooses a degradation level from signals the caller reports (circuit states, health checks) and

@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { HealthCheck, HealthStatus } from './health-check.ts';
+import { perRegistry } from '../metrics/metrics.ts';
 
 export interface HealthCheckResult {
   readonly name: string;
@@ -27,21 +28,15 @@ export interface HealthRegistryOptions {
   readonly defaultTimeoutMs?: number;
 }
 
-const gauges = new WeakMap<Registry, Gauge<'check' | 'critical'>>();
-
-function statusGauge(registry: Registry): Gauge<'check' | 'critical'> {
-  let gauge = gauges.get(registry);
-  if (!gauge) {
-    gauge = new Gauge({
+const statusGauge = perRegistry(
+  (registry) =>
+    new Gauge<'check' | 'critical'>({
       name: 'health_check_status',
       help: 'Result of the last run of each health check (1 ok, 0 failing).',
       labelNames: ['check', 'critical'],
       registers: [registry],
-    });
-    gauges.set(registry, gauge);
-  }
-  return gauge;
-}
+    }),
+);
 
 /**
  * Named checks, each with its own timeout, aggregated into healthy / degraded (a non-critical check

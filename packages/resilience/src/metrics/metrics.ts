@@ -18,6 +18,22 @@ export const CALL_OUTCOMES = [
 ] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
+/**
+ * Makes something once per prom-client registry and hands the same one to every later caller: two
+ * breakers on one registry share one gauge, while a test's fresh registry gets metrics of its own.
+ */
+export function perRegistry<T>(create: (registry: Registry) => T): (registry: Registry) => T {
+  const made = new WeakMap<Registry, T>();
+  return (registry) => {
+    let value = made.get(registry);
+    if (value === undefined) {
+      value = create(registry);
+      made.set(registry, value);
+    }
+    return value;
+  };
+}
+
 export const CALL_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export interface ResilienceMetrics {
@@ -198,25 +214,23 @@ function createDependencyMetrics(state: RegistryState, dependency: string): Depe
 export const HEDGE_OUTCOMES = ['won', 'lost', 'failed', 'skipped'] as const;
 export type HedgeOutcome = (typeof HEDGE_OUTCOMES)[number];
 
-const hedgeCounters = new WeakMap<Registry, Counter<'dependency' | 'outcome'>>();
+const hedgeCounter = perRegistry((registry) =>
+  existingOr(
+    registry,
+    'resilience_hedges_total',
+    () =>
+      new Counter<'dependency' | 'outcome'>({
+        name: 'resilience_hedges_total',
+        help: 'Hedged attempts to a dependency by what became of them',
+        labelNames: ['dependency', 'outcome'],
+        registers: [registry],
+      }),
+  ),
+);
 
 /** `resilience_hedges_total{dependency,outcome}`; every outcome series exists from the start at 0. */
 export function hedgeMetrics(registry: Registry, dependency: string): (outcome: HedgeOutcome) => void {
-  let counter = hedgeCounters.get(registry);
-  if (counter === undefined) {
-    counter = existingOr(
-      registry,
-      'resilience_hedges_total',
-      () =>
-        new Counter({
-          name: 'resilience_hedges_total',
-          help: 'Hedged attempts to a dependency by what became of them',
-          labelNames: ['dependency', 'outcome'],
-          registers: [registry],
-        }),
-    );
-    hedgeCounters.set(registry, counter);
-  }
+  const counter = hedgeCounter(registry);
   const series = new Map(HEDGE_OUTCOMES.map((outcome) => [outcome, counter.labels({ dependency, outcome })]));
   for (const child of series.values()) child.inc(0);
   return (outcome) => {
