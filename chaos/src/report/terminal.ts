@@ -1,17 +1,10 @@
 import { traceViewUrl } from '@self-healing-shop/contracts';
-import { formatDuration } from '@self-healing-shop/loadgen';
+import { formatDuration, table as textTable } from '@self-healing-shop/loadgen';
 import type { ChaosReport } from './report.ts';
 
-/** A plain-text table: columns padded to their widest cell. */
-export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (c ?? '').padEnd(widths[i]))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
+/** The chaos engine's tables: two spaces between columns, a dashed rule under the header. */
+export const table = (header: readonly string[], rows: ReadonlyArray<readonly string[]>): string =>
+  textTable(header, rows, { gap: 2, rule: true });
 
 const ms = (n: number | undefined): string => (n === undefined ? '-' : formatDuration(n));
 

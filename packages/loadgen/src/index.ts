@@ -6,5 +6,5 @@ export { Percentiles, percentile, percentilesOf, summarise } from './percentiles
 export type { LatencySummary, PercentilesOptions } from './percentiles.ts';
 export { localUrl } from './target.ts';
 export { DEFAULT_PRODUCTS, fetchProducts, randomOrder } from './order-body.ts';
-export { progressLine, summaryText } from './report-format.ts';
+export { progressLine, summaryText, table } from './report-format.ts';
 export { formatDuration, parseDuration } from './duration.ts';

@@ -1,5 +1,24 @@
 import type { LoadReport, LoadSnapshot } from './load.ts';
 
+/**
+ * A left-aligned text table, columns padded to their widest cell: kubectl's look (3 spaces between
+ * columns) by default, or a tighter one with a dashed rule under the header.
+ */
+export function table(
+  header: readonly string[],
+  rows: ReadonlyArray<readonly string[]>,
+  options: { gap?: number; rule?: boolean } = {},
+): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, i) => (cell ?? '').padEnd(widths[i]!))
+      .join(' '.repeat(options.gap ?? 3))
+      .trimEnd();
+  const rule = options.rule ? [line(widths.map((w) => '-'.repeat(w)))] : [];
+  return [line(header), ...rule, ...rows.map(line)].join('\n');
+}
+
 export function progressLine(s: LoadSnapshot): string {
   return `sent ${s.sent}  ok ${s.succeeded}  failed ${s.failed}  in flight ${s.inFlight}  ${s.rps} rps  p99 ${s.p99} ms  ${(s.elapsedMs / 1000).toFixed(0)}s`;
 }

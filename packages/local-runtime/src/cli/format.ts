@@ -90,14 +90,3 @@ export function age(iso: string | null, now = Date.now()): string {
   const hours = Math.floor(minutes / 60);
   return hours < 48 ? `${hours}h${minutes % 60}m` : `${Math.floor(hours / 24)}d${hours % 24}h`;
 }
-
-/** A left-aligned text table with a header row, like kubectl's. */
-export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
-      .join('   ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}

@@ -2,7 +2,8 @@ import { ControlClient } from '../control-plane/control-client.ts';
 import { ALERTMANAGER_INSTALL } from '../monitoring/alertmanager.ts';
 import { alertmanagerAlerts } from '../monitoring/alerts.ts';
 import type { AlertmanagerAlert } from '../monitoring/alerts.ts';
-import { age, table } from './format.ts';
+import { table } from '@self-healing-shop/loadgen';
+import { age } from './format.ts';
 import { controlUrl } from './paths.ts';
 
 /** The alerts in Alertmanager, or why there are none to show. */
