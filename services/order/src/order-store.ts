@@ -222,37 +222,38 @@ export class OrderStore {
    * pending → failed, arming in the same statement the release of whatever the reservation call may
    * have reserved (always: a release of nothing leaves a tombstone in inventory, never costs stock).
    */
-  async fail(id: string, problem: StoredProblem, now: Date): Promise<boolean> {
-    const { rows } = await this.#pool.query<{ failed: number }>({
-      name: 'orders-fail',
-      text: `WITH f AS (
-          UPDATE orders.orders SET status = 'failed', problem = $2, updated_at = $3
-          WHERE id = $1 AND status = 'pending' RETURNING id),
-        r AS (
-          INSERT INTO orders.outbox AS ob (order_id, kind, payload, attempts, next_attempt_at, created_at)
-          SELECT id, 'release-reservation', '{}', 0, $3, $3 FROM f
-          ${UPSERT_RELEASE})
-        SELECT count(*)::int AS failed FROM f`,
-      values: [id, JSON.stringify(problem), now],
-    });
-    return (rows[0]?.failed ?? 0) > 0;
+  fail(id: string, problem: StoredProblem, now: Date): Promise<boolean> {
+    return this.#moveAndRelease('orders-fail', id, { from: 'pending', to: 'failed', problem }, now);
   }
 
   /** confirmed → cancelled with the release of its stock in the outbox; false when not confirmed. */
-  async cancel(id: string, now: Date): Promise<boolean> {
-    const { rows } = await this.#pool.query<{ cancelled: number }>({
-      name: 'orders-cancel',
-      text: `WITH c AS (
-          UPDATE orders.orders SET status = 'cancelled', updated_at = $2
-          WHERE id = $1 AND status = 'confirmed' RETURNING id),
+  cancel(id: string, now: Date): Promise<boolean> {
+    return this.#moveAndRelease('orders-cancel', id, { from: 'confirmed', to: 'cancelled' }, now);
+  }
+
+  /**
+   * Moves an order from one status to the next (recording a problem when given) and, in the same
+   * statement, puts the release of its stock in the outbox; false when the order was not in `from`.
+   */
+  async #moveAndRelease(
+    name: string,
+    id: string,
+    move: { from: OrderStatus; to: OrderStatus; problem?: StoredProblem },
+    now: Date,
+  ): Promise<boolean> {
+    const { rows } = await this.#pool.query<{ moved: number }>({
+      name,
+      text: `WITH m AS (
+          UPDATE orders.orders SET status = $2, problem = COALESCE($4::jsonb, problem), updated_at = $5
+          WHERE id = $1 AND status = $3 RETURNING id),
         r AS (
           INSERT INTO orders.outbox AS ob (order_id, kind, payload, attempts, next_attempt_at, created_at)
-          SELECT id, 'release-reservation', '{}', 0, $2, $2 FROM c
+          SELECT id, 'release-reservation', '{}', 0, $5, $5 FROM m
           ${UPSERT_RELEASE})
-        SELECT count(*)::int AS cancelled FROM c`,
-      values: [id, now],
+        SELECT count(*)::int AS moved FROM m`,
+      values: [id, move.to, move.from, move.problem ? JSON.stringify(move.problem) : null, now],
     });
-    return (rows[0]?.cancelled ?? 0) > 0;
+    return (rows[0]?.moved ?? 0) > 0;
   }
 
   /**
