@@ -66,11 +66,16 @@ async function place(order: OrderReplica, productId: string, quantity: number) {
   return { status: res.status, body: (await res.json()) as { detail?: string } };
 }
 
-async function onlyOrder(productId: string): Promise<{ id: string; status: string }> {
-  const { rows } = await platform.order.pool.query<{ id: string; status: string }>(
-    `SELECT id, status FROM orders.orders WHERE items @> $1::jsonb`,
-    [JSON.stringify([{ productId }])],
-  );
+async function onlyOrder(
+  productId: string,
+): Promise<{ id: string; status: string; problem: { status?: number } | null }> {
+  const { rows } = await platform.order.pool.query<{
+    id: string;
+    status: string;
+    problem: { status?: number } | null;
+  }>(`SELECT id, status, problem FROM orders.orders WHERE items @> $1::jsonb`, [
+    JSON.stringify([{ productId }]),
+  ]);
   expect(rows).toHaveLength(1);
   return rows[0]!;
 }
@@ -93,8 +98,10 @@ describe('no stock leaks when a reservation ends without an answer', () => {
     const answer = await place(order, 'p-001', 4);
     network.path = 'pass';
     expect(answer.status).toBeGreaterThanOrEqual(500);
-    const { id, status } = await onlyOrder('p-001');
+    const { id, status, problem } = await onlyOrder('p-001');
     expect(status).toBe('failed');
+    // The failed order keeps why it failed (replayed to a client that sends the same key again).
+    expect(problem?.status).toBeGreaterThanOrEqual(500);
 
     await eventually('release delivered', () => releaseDelivered(id));
     expect(await stockOf(platform.inventory.pool, 'p-001')).toBe(50);
