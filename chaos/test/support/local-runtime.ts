@@ -4,37 +4,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePorts } from '@self-healing-shop/child-server';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 
-/** Ports this process handed out already: two runtimes' (or one runtime's) ports never overlap. */
-const handedOut = new Set<number>();
-
-/**
- * `count` consecutive ports that are free now (the front ports are order, inventory, notification),
- * none handed out before by this process, and below Linux's ephemeral range (32768–60999), so that no
- * outgoing connection takes one between this check and the runtime's listen.
- */
-export async function freePorts(count: number): Promise<number> {
-  const bind = (port: number) =>
-    new Promise<boolean>((done) => {
-      const server = createServer();
-      server.once('error', () => done(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-    });
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * (32_000 - 20_000 - count));
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = !handedOut.has(base + i) && (await bind(base + i));
-    if (ok) {
-      for (let i = 0; i < count; i++) handedOut.add(base + i);
-      return base;
-    }
-  }
-}
+export { freePorts };
 
 export interface TestRuntime {
   /** The control API, e.g. http://127.0.0.1:31234 */

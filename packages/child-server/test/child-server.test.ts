@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { findExecutable, freePort, httpReady, startChildServer } from '../src/index.ts';
+import { findExecutable, freePort, freePorts, httpReady, startChildServer } from '../src/index.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -119,5 +119,22 @@ describe('findExecutable and freePort', () => {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('hands out ports below the ephemeral range, never the same one twice in a process', async () => {
+    const ports = await Promise.all(Array.from({ length: 50 }, () => freePort()));
+    expect(new Set(ports).size).toBe(50);
+    // Linux's ephemeral range starts at 32768 (macOS's at 49152): no outgoing connection takes these.
+    for (const port of ports) expect(port).toBeLessThan(32_768);
+  });
+
+  it('hands out consecutive ports that can each be listened on', async () => {
+    const base = await freePorts(3);
+    for (const port of [base, base + 1, base + 2]) {
+      const server = createServer();
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+      await new Promise((resolve) => server.close(resolve));
+    }
+    await expect(freePorts(0)).rejects.toThrow(/count must be an integer from 1 to 100, got 0/);
   });
 });

@@ -5,18 +5,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** A port nothing listens on right now (the kernel's pick). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '@self-healing-shop/child-server';
 
 /** Binds and releases the port: null when it is free, else the error code (EADDRINUSE, EACCES). */
 export function probePort(port: number, host = '127.0.0.1'): Promise<string | null> {
