@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RESILIENCE_SPAN_EVENTS, SPAN_ATTRIBUTES, TRACING_ENV } from '@self-healing-shop/contracts';
@@ -30,8 +31,10 @@ function tracing(service: string): Record<string, string> {
   return {
     [TRACING_ENV.endpoint]: receiver.url,
     [TRACING_ENV.serviceName]: service,
-    // Every trace, so that the test sees the one it made; the default ratio is a separate concern.
-    [TRACING_ENV.sampler]: 'parentbased_always_on',
+    // Order (the edge) starts a trace for every order without a traceparent, so that the test sees the
+    // one it made; the default ratio is a separate concern. Inventory and notification keep their
+    // default: they follow their caller's decision and start no trace of their own.
+    ...(service === 'order' ? { [TRACING_ENV.sampler]: 'parentbased_always_on' } : {}),
     [TRACING_ENV.batchDelay]: '100',
   };
 }
@@ -188,6 +191,36 @@ describe('tracing across real service processes', () => {
     expect(client.kind).toBe(CLIENT);
     expect(client.parentSpanId).toBe(delivery!.spanId);
   }, 120_000);
+
+  it('records nothing of an order whose traceparent says "not sampled", in any service', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const response = await fetch(`http://127.0.0.1:${ports.order}/orders`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'idempotency-key': 'trace-test-unsampled',
+        traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-00`,
+      },
+      body: JSON.stringify({
+        customer: { email: 'ada@example.com' },
+        items: [{ productId: 'p-002', quantity: 1 }],
+      }),
+    });
+    expect(response.status).toBe(201);
+    const { id } = (await response.json()) as { id: string };
+    // An order placed after it, traced: once its inventory span has arrived, the first order's spans
+    // (ended earlier, exported in the same or an earlier batch) would have arrived too.
+    const later = await placeOrder('trace-test-after-unsampled');
+    await until('inventory spans of the later order', () =>
+      spansOf(later.traceId).some((s) => s.service === 'inventory' && s.kind === SERVER),
+    );
+    expect(receiver.spans.filter((s) => s.attributes[SPAN_ATTRIBUTES.orderId] === id)).toEqual([]);
+    expect(spansOf(traceId)).toEqual([]);
+    // Inventory started no trace of its own for the reservation it got without a traceparent.
+    expect(
+      receiver.spans.filter((s) => s.service === 'inventory' && s.kind === SERVER && s.parentSpanId === ''),
+    ).toEqual([]);
+  }, 30_000);
 
   it('writes trace_id and span_id on the log lines written inside the order request', () => {
     const lines = order

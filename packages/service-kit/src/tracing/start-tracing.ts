@@ -5,6 +5,11 @@ export interface StartTracingOptions {
   /** The default `service.name` (OTEL_SERVICE_NAME overrides it). */
   readonly service: string;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Whether a request without a `traceparent` may start a new trace (the edge service); false for the
+   * services only other services call (`defaultSampler`). OTEL_TRACES_SAMPLER overrides it.
+   */
+  readonly startsTraces?: boolean;
 }
 
 let running: { shutdown(): Promise<void> } | undefined;
@@ -20,7 +25,7 @@ let running: { shutdown(): Promise<void> } | undefined;
 export async function startTracing(options: StartTracingOptions): Promise<boolean> {
   let config: TracingConfig | undefined;
   try {
-    config = tracingConfig(options.service, options.env);
+    config = tracingConfig(options.service, options.env, options.startsTraces ?? true);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(

@@ -16,10 +16,20 @@ export type TracesSampler = (typeof TRACES_SAMPLERS)[number];
 
 /**
  * The share of new traces recorded when OTEL_TRACES_SAMPLER_ARG is not set. Measured with
- * `pnpm bench:orders` (service README, "Tracing"): at this ratio tracing costs less than 5 % of the
- * order throughput; a request that arrives with a sampled `traceparent` is always recorded.
+ * `pnpm --filter @self-healing-shop/order bench:tracing` (service README, "Tracing"); a request that
+ * arrives with a sampled `traceparent` is always recorded.
  */
 export const DEFAULT_SAMPLE_RATIO = 0.1;
+
+/**
+ * The sampler when OTEL_TRACES_SAMPLER is not set. A service at the edge (order: clients call it)
+ * starts new traces at the ratio; a service only other services call (inventory, notification) follows
+ * its caller's decision and starts none, so that an order its edge did not sample leaves no partial
+ * trace of its own further in.
+ */
+export function defaultSampler(startsTraces: boolean): TracesSampler {
+  return startsTraces ? 'parentbased_traceidratio' : 'parentbased_always_off';
+}
 
 export interface TracingConfig {
   /** OTLP/HTTP base URL; spans are posted to `<endpoint>/v1/traces`. */
@@ -47,7 +57,7 @@ const schema = z.object({
   [TRACING_ENV.serviceName]: z.string().trim().min(1).optional(),
   [TRACING_ENV.sampler]: z
     .enum(TRACES_SAMPLERS, { message: `expected one of ${TRACES_SAMPLERS.join(', ')}` })
-    .default('parentbased_traceidratio'),
+    .optional(),
   [TRACING_ENV.samplerArg]: z.coerce
     .number({ message: 'expected a ratio between 0 and 1' })
     .min(0, 'expected a ratio between 0 and 1')
@@ -69,6 +79,7 @@ const schema = z.object({
 export function tracingConfig(
   service: string,
   env: NodeJS.ProcessEnv = process.env,
+  startsTraces = true,
 ): TracingConfig | undefined {
   const result = schema.safeParse(env);
   if (!result.success) {
@@ -81,7 +92,7 @@ export function tracingConfig(
     endpoint: endpoint.replace(/\/+$/, ''),
     serviceName: v[TRACING_ENV.serviceName] ?? service,
     instanceId: env.POD_NAME || hostname(),
-    sampler: v[TRACING_ENV.sampler],
+    sampler: v[TRACING_ENV.sampler] ?? defaultSampler(startsTraces),
     ratio: v[TRACING_ENV.samplerArg],
     batchDelayMs: v[TRACING_ENV.batchDelay],
   };
