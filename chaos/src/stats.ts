@@ -10,7 +10,7 @@ export interface Summary {
   mean: number;
 }
 
-export function summarize(values: readonly number[]): Summary {
+export function summarizeMttr(values: readonly number[]): Summary {
   // Whole milliseconds: exact below 2048 ms, within 0.1 % above.
   const recorded = percentilesOf(values, { resolutionMs: 1 });
   return {

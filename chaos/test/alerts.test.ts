@@ -3,7 +3,7 @@ import { httpAlertSource } from '../src/alerts/alert-source.ts';
 import { alertObjectives, watchAlerts, type AlertWatchDeps } from '../src/alerts/alert-watch.ts';
 import { junitCases, type ChaosReport } from '../src/report/report.ts';
 import { judge } from '../src/verdict.ts';
-import { summarize } from '../src/stats.ts';
+import { summarizeMttr } from '../src/stats.ts';
 import { freePort, startAlertmanager, type TestAlertmanager } from './support/alertmanager.ts';
 
 let am: TestAlertmanager;
@@ -44,7 +44,7 @@ const labels = (alertname: string, test: string): Record<string, string> => ({
 function verdictWith(objectives: ReturnType<typeof alertObjectives>) {
   return judge({
     measuresRecovery: false,
-    mttr: summarize([]),
+    mttr: summarizeMttr([]),
     mttrSloMs: 1000,
     disruptions: 0,
     recovered: 0,

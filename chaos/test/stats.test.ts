@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { summarize } from '../src/stats.ts';
+import { summarizeMttr } from '../src/stats.ts';
 import { createRandom } from '../src/random.ts';
 
 describe('MTTR statistics', () => {
   it('summarizes min, nearest-rank p50 and p95, max and mean over the rounds', () => {
-    expect(summarize([1000, 3000, 2000])).toEqual({
+    expect(summarizeMttr([1000, 3000, 2000])).toEqual({
       count: 3,
       min: 1000,
       p50: 2000,
@@ -13,14 +13,14 @@ describe('MTTR statistics', () => {
       max: 3000,
       mean: 2000,
     });
-    expect(summarize([7])).toMatchObject({ min: 7, p50: 7, p95: 7, max: 7 });
+    expect(summarizeMttr([7])).toMatchObject({ min: 7, p50: 7, p95: 7, max: 7 });
     const twenty = Array.from({ length: 20 }, (_, i) => (i + 1) * 100);
     // rank ceil(0.95 × 20) = 19: 1900 ms, within the histogram's 0.1 %.
-    expect(Math.abs(summarize(twenty).p95 - 1900)).toBeLessThanOrEqual(1.9);
+    expect(Math.abs(summarizeMttr(twenty).p95 - 1900)).toBeLessThanOrEqual(1.9);
   });
 
   it('has no figures when nothing was measured', () => {
-    const s = summarize([]);
+    const s = summarizeMttr([]);
     expect(s.count).toBe(0);
     expect(s.p95).toBeNaN();
   });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { summarize } from '../src/stats.ts';
+import { summarizeMttr } from '../src/stats.ts';
 import { judge, type VerdictInput } from '../src/verdict.ts';
 
 const base: VerdictInput = {
   measuresRecovery: true,
-  mttr: summarize([2000, 3000, 4000]),
+  mttr: summarizeMttr([2000, 3000, 4000]),
   mttrSloMs: 30_000,
   disruptions: 3,
   recovered: 3,
@@ -51,7 +51,7 @@ describe('verdict', () => {
       ...base,
       disruptions: 0,
       recovered: 0,
-      mttr: summarize([]),
+      mttr: summarizeMttr([]),
       load: { sent: 0, succeeded: 0 },
     });
     expect(v.passed).toBe(false);

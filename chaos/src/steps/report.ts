@@ -3,7 +3,7 @@ import { alertObjectives, type AlertWatchResult } from '../alerts/alert-watch.ts
 import type { Experiment } from '../experiment.ts';
 import { mergeReports, type LoadReport, type LoadSegment } from '../load.ts';
 import type { ChaosReport, LoggedEvent, ReportedLoad, RoundResult } from '../report/report.ts';
-import { summarize } from '../stats.ts';
+import { summarizeMttr } from '../stats.ts';
 import type { Target } from '../target.ts';
 import { judge, type Objective } from '../verdict.ts';
 import { invariantsObjective, type InvariantsResult } from './invariants.ts';
@@ -46,7 +46,7 @@ export function buildReport(run: RunRecord): ChaosReport {
   const recoveries = rounds.filter((r) => r.outcome === 'recovered' && r.timeline?.mttrMs !== undefined);
   const mttrValues = recoveries.map((r) => r.timeline?.mttrMs as number);
   const disruptions = rounds.filter((r) => r.timeline && r.timeline.kills.length > 0);
-  const mttr = summarize(mttrValues);
+  const mttr = summarizeMttr(mttrValues);
   const total = mergeReports(segments.map((s) => s.report));
   const counted = mergeReports(segments.filter((s) => s.counted).map((s) => s.report));
   const countedScope = experiment.objectives.successAfterRecoveryOnly
