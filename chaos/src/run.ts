@@ -285,6 +285,7 @@ export async function runExperiment(options: RunOptions, deps: RunDeps): Promise
     experiment: options.experiment,
     settings: options,
     target: deps.target,
+    traceViewBase: await deps.target.traceViewBase?.().catch(() => undefined),
     measuresRecovery: ACTIONS[options.experiment.action.kind].measuresRecovery,
     started: log.started,
     ended: now(),

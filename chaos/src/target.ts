@@ -103,6 +103,11 @@ export interface Target {
    * the API server's Service proxy). Rejects with the reason when there is none.
    */
   alertSource?(): Promise<AlertSource>;
+  /**
+   * Where a person opens a trace (`traceViewUrl`'s base): the local runtime's console as it runs, which
+   * moves off port 3000 when that port is taken. Undefined when unknown (the default port then).
+   */
+  traceViewBase?(): Promise<string | undefined>;
   /** Publishes the chaos metrics text where the platform re-exposes it (local runtime). */
   publishMetrics(text: string): Promise<void>;
   close(): Promise<void>;

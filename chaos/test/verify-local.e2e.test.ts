@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { RuntimeInfo, WorkloadView } from '@self-healing-shop/contracts';
+import { LOCAL_ADMIN_TOKEN, type RuntimeInfo, type WorkloadView } from '@self-healing-shop/contracts';
+import { LocalTarget } from '../src/targets/local-target.ts';
 import type { VerifyReport } from '../src/verify/verify.ts';
 import { waitFor } from './support/kube/wait.ts';
 import { freePorts, startTestRuntime, type TestRuntime } from './support/local-runtime.ts';
@@ -23,6 +24,21 @@ describe('chaos verify --target local (real local runtime)', () => {
     await runtime?.stop();
     for (const r of results) await cleanup(r);
   }, 60_000);
+
+  it("names the runtime's console as where a failed order's trace opens, and the console answers there", async () => {
+    const target = new LocalTarget({ controlUrl: runtime.control, adminToken: LOCAL_ADMIN_TOKEN });
+    try {
+      const base = await target.traceViewBase();
+      // The test runtime's console runs on a port of its own, not the default 3000.
+      expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(base).not.toBe('http://127.0.0.1:3000');
+      const page = await fetch(`${base}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    } finally {
+      await target.close();
+    }
+  });
 
   it('stops with exit 2 and names `make up` when no runtime answers', async () => {
     const nobody = `http://127.0.0.1:${await freePorts(1)}`;

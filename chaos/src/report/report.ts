@@ -52,7 +52,12 @@ export interface ChaosReport {
   tool: string;
   experiment: { name: string; description: string; outage: boolean; action: ExperimentAction };
   seed: string;
-  target: { kind: string; description: string };
+  target: {
+    kind: string;
+    description: string;
+    /** Where a person opens a trace: the local runtime's console as it runs (absent: the default port). */
+    traceViewBase?: string;
+  };
   options: Record<string, unknown>;
   startedAt: string;
   endedAt: string;

@@ -21,7 +21,10 @@ export function failedOrderLines(report: ChaosReport): string[] {
     `traces of failed orders (${count}; first ${Math.min(FAILED_SHOWN, failed.length)}, all in report.html):`,
     ...failed
       .slice(0, FAILED_SHOWN)
-      .map((f) => `  ${f.at}  ${f.kind.padEnd(12)}  ${traceViewUrl(f.traceId, runtime)}`),
+      .map(
+        (f) =>
+          `  ${f.at}  ${f.kind.padEnd(12)}  ${traceViewUrl(f.traceId, runtime, report.target.traceViewBase)}`,
+      ),
   ];
 }
 

@@ -17,6 +17,8 @@ export interface RunRecord {
   experiment: Experiment;
   settings: RunSettings & { seed: string };
   target: Target;
+  /** The target's `traceViewBase()`, read once the run is over. */
+  traceViewBase?: string;
   measuresRecovery: boolean;
   started: number;
   ended: number;
@@ -79,7 +81,11 @@ export function buildReport(run: RunRecord): ChaosReport {
       action: experiment.action,
     },
     seed: settings.seed,
-    target: { kind: run.target.kind, description: run.target.description },
+    target: {
+      kind: run.target.kind,
+      description: run.target.description,
+      ...(run.traceViewBase ? { traceViewBase: run.traceViewBase } : {}),
+    },
     options: {
       rounds: settings.rounds,
       intervalMs: settings.intervalMs,

@@ -124,6 +124,10 @@ export class LocalTarget implements Target {
     return httpAlertSource(info.alertmanagerUrl);
   }
 
+  async traceViewBase(): Promise<string | undefined> {
+    return (await this.#request<RuntimeInfo>('/status')).consoleUrl ?? undefined;
+  }
+
   async listReplicas(): Promise<Replica[]> {
     const { items } = await this.#request<{ items: ReplicaView[] }>('/replicas');
     return items.map(toReplica).sort((a, b) => a.name.localeCompare(b.name));

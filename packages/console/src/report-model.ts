@@ -192,6 +192,7 @@ export function failedOrders(
   report: ChaosReportLike,
   runtime: 'local' | 'kubernetes',
 ): { rows: FailedOrderRow[]; omitted: number } {
+  const base = report.target?.traceViewBase;
   const segments = report.load?.segments ?? [];
   const sources =
     segments.length > 0
@@ -206,7 +207,7 @@ export function failedOrders(
       idempotencyKey: f.idempotencyKey ?? '',
       at: f.at ?? '',
       segment: name,
-      traceUrl: traceViewUrl(f.traceId, runtime),
+      traceUrl: traceViewUrl(f.traceId, runtime, base),
     })),
   );
   const omitted = sources.reduce((n, s) => n + (s.report.failedTracesOmitted ?? 0), 0);

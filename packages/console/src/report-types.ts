@@ -100,7 +100,12 @@ export interface ChaosReportLike {
   readonly tool?: string;
   readonly experiment: { readonly name: string; readonly description?: string; readonly outage?: boolean };
   readonly seed?: string;
-  readonly target?: { readonly kind: string; readonly description?: string };
+  readonly target?: {
+    readonly kind: string;
+    readonly description?: string;
+    /** Where a person opens a trace (the runtime's console); the default port when absent. */
+    readonly traceViewBase?: string;
+  };
   readonly startedAt: string;
   readonly endedAt: string;
   readonly durationMs?: number;

@@ -46,6 +46,12 @@ describe('failed orders in the chaos report', () => {
     expect(view.failedOrdersOmitted).toBe(7);
   });
 
+  it('links to the console the report names, when it ran off its default port', () => {
+    const report = withFailures('local');
+    const moved = { ...report, target: { ...report.target!, traceViewBase: 'http://127.0.0.1:30612/' } };
+    expect(reportView(moved).failedOrders[0]!.traceUrl).toBe(`http://127.0.0.1:30612/#/traces/${A}`);
+  });
+
   it('links to Grafana Explore on the Jaeger datasource on Kubernetes', () => {
     const url = new URL(reportView(withFailures('kubernetes')).failedOrders[0]!.traceUrl);
     expect(url.origin + url.pathname).toBe('http://127.0.0.1:3000/explore');
