@@ -12,6 +12,7 @@ import {
 import { DatabaseUnavailableError, isDatabaseUnavailable } from './database-errors.ts';
 import { adminGuard } from './admin-guard.ts';
 import { httpMetrics } from './http-metrics.ts';
+import { traceRequests } from './tracing/trace-context.ts';
 import { metricsEndpoint } from './metrics-endpoint.ts';
 import type { Pool } from './postgres.ts';
 import type { FaultInjection } from './service-context.ts';
@@ -76,6 +77,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
+  app.use(traceRequests());
   app.use((req, res, next) => {
     const given = req.get('x-request-id');
     const id = given && REQUEST_ID.test(given) ? given : randomUUID();

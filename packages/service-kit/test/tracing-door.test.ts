@@ -53,9 +53,8 @@ describe('the door: which incoming requests are traced', () => {
 });
 
 describe('the SDK sampler once the door has decided', () => {
-  const door = (configured: 'always_on' | 'always_off') =>
-    new DoorSampler(configuredSampler({ sampler: configured, ratio: 0.1 }));
-  const decide = (sampler: DoorSampler, kind: SpanKind, parent?: boolean, links: Link[] = []) => {
+  const door = new DoorSampler();
+  const decide = (kind: SpanKind, parent?: boolean, links: Link[] = []) => {
     const context =
       parent === undefined
         ? ROOT_CONTEXT
@@ -64,33 +63,29 @@ describe('the SDK sampler once the door has decided', () => {
             spanId: hex(8),
             traceFlags: parent ? TraceFlags.SAMPLED : TraceFlags.NONE,
           });
-    return sampler.shouldSample(context, hex(16), 'span', kind, {}, links).decision;
+    return door.shouldSample(context, hex(16), 'span', kind, {}, links).decision;
   };
   const link = (sampled: boolean): Link => ({
     context: { traceId: hex(16), spanId: hex(8), traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE },
   });
 
-  it('records the server span of a request let in, even when the configured sampler would not', () => {
-    expect(decide(door('always_off'), SpanKind.SERVER)).toBe(SamplingDecision.RECORD_AND_SAMPLED);
+  it('records the server span of a request let in', () => {
+    expect(decide(SpanKind.SERVER)).toBe(SamplingDecision.RECORD_AND_SAMPLED);
   });
 
   it('has a span inside a trace follow its parent', () => {
-    expect(decide(door('always_on'), SpanKind.CLIENT, false)).toBe(SamplingDecision.NOT_RECORD);
-    expect(decide(door('always_off'), SpanKind.INTERNAL, true)).toBe(SamplingDecision.RECORD_AND_SAMPLED);
+    expect(decide(SpanKind.CLIENT, false)).toBe(SamplingDecision.NOT_RECORD);
+    expect(decide(SpanKind.INTERNAL, true)).toBe(SamplingDecision.RECORD_AND_SAMPLED);
   });
 
   it('records a new trace that links to a sampled span (the outbox delivery of a sampled order) only then', () => {
-    expect(decide(door('always_off'), SpanKind.INTERNAL, undefined, [link(true)])).toBe(
-      SamplingDecision.RECORD_AND_SAMPLED,
-    );
-    expect(decide(door('always_on'), SpanKind.INTERNAL, undefined, [link(false)])).toBe(
-      SamplingDecision.NOT_RECORD,
-    );
+    expect(decide(SpanKind.PRODUCER, undefined, [link(true)])).toBe(SamplingDecision.RECORD_AND_SAMPLED);
+    expect(decide(SpanKind.PRODUCER, undefined, [link(false)])).toBe(SamplingDecision.NOT_RECORD);
   });
 
-  it('leaves any other new trace to the configured sampler', () => {
-    expect(decide(door('always_on'), SpanKind.INTERNAL)).toBe(SamplingDecision.RECORD_AND_SAMPLED);
-    expect(decide(door('always_off'), SpanKind.INTERNAL)).toBe(SamplingDecision.NOT_RECORD);
+  it('starts no other trace: work outside the door and without a sampled link is not traced', () => {
+    expect(decide(SpanKind.PRODUCER)).toBe(SamplingDecision.NOT_RECORD);
+    expect(decide(SpanKind.INTERNAL)).toBe(SamplingDecision.NOT_RECORD);
   });
 });
 

@@ -35,7 +35,7 @@ describe('tracingConfig', () => {
       ratio: DEFAULT_SAMPLE_RATIO,
       batchDelayMs: DEFAULT_BATCH_DELAY_MS,
     });
-    expect(DEFAULT_SAMPLE_RATIO).toBe(0.1);
+    expect(DEFAULT_SAMPLE_RATIO).toBe(0.01);
   });
 
   it('reads the standard variables', () => {

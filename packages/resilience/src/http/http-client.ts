@@ -13,6 +13,7 @@ import { DependencyHttpError } from '../errors/errors.ts';
 import type { Fallback } from '../fallback/fallback.ts';
 import type { HealthCheck } from '../health/health-check.ts';
 import { parseRetryAfter } from '../retry/retry-after.ts';
+import { endClientSpan, startClientSpan } from './client-span.ts';
 
 export interface HttpClientOptions extends DependencyPolicyOptions {
   /** Name in metrics, logs and errors (`inventory`). */
@@ -110,6 +111,9 @@ export function createHttpClient(options: HttpClientOptions, deps: DependencyPol
     const call = { dependency, method, url: req.url, safeToRetry };
     return policy.execute(
       async (ctx) => {
+        // Each attempt (first, retry, hedge) is a span of its own in a sampled trace, with its traceparent.
+        const attemptHeaders = { ...headers };
+        const span = startClientSpan({ method, url: req.url, baseURL: options.baseURL }, attemptHeaders);
         let response: AxiosResponse<unknown>;
         try {
           response = await instance.request({
@@ -117,13 +121,16 @@ export function createHttpClient(options: HttpClientOptions, deps: DependencyPol
             url: req.url,
             data: req.body,
             params: req.params,
-            headers,
+            headers: attemptHeaders,
             signal: ctx.signal,
             ...(ctx.freshConnection ? agents.fresh : {}),
           });
         } catch (error) {
-          throw networkError(call, error);
+          const failure = networkError(call, error);
+          endClientSpan(span, { error: failure.networkCode ?? 'error' });
+          throw failure;
         }
+        endClientSpan(span, { status: response.status });
         return answerOf<T>(call, response, clock.now());
       },
       {

@@ -44,8 +44,8 @@ export async function startTracing(options: StartTracingOptions): Promise<boolea
   return true;
 }
 
-/** The modules the SDK instruments (tracing-sdk.ts). */
-const INSTRUMENTED_MODULES = ['http', 'https', 'node:http', 'node:https', 'express', 'pg'];
+/** The modules the SDK instruments (tracing-sdk.ts); HTTP server and client spans are the kit's own. */
+const INSTRUMENTED_MODULES = ['express', 'pg'];
 
 /** Sends the spans still buffered and stops the SDK (the last step of a graceful shutdown). */
 export async function stopTracing(): Promise<void> {

@@ -11,6 +11,7 @@ import {
   type Link,
 } from '@opentelemetry/api';
 import { TRACEPARENT_HEADER } from '@self-healing-shop/contracts';
+import type { RequestHandler } from 'express';
 
 export interface TraceIds {
   readonly trace_id: string;
@@ -65,4 +66,20 @@ export function linkToTraceparent(
 export function setActiveSpanAttributes(attributes: Attributes): void {
   const span = trace.getActiveSpan();
   if (span?.isRecording()) span.setAttributes(attributes);
+}
+
+let requestTracing: RequestHandler | undefined;
+
+/** Called by the SDK when tracing starts (tracing-sdk.ts): the handler that opens a request's server span. */
+export function setRequestTracing(handler: RequestHandler | undefined): void {
+  requestTracing = handler;
+}
+
+/**
+ * The first middleware of every service (create-service-app.ts): the server span of a request let in at
+ * the door, the rest of the request running inside it. With tracing off, or for a request turned away,
+ * it only calls `next()`.
+ */
+export function traceRequests(): RequestHandler {
+  return requestTracing ?? ((_req, _res, next) => next());
 }

@@ -1,13 +1,18 @@
 // Loaded only when tracing is on (start-tracing.ts imports it after registering the module hooks).
-import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { OTLP_TRACES_PATH } from '@self-healing-shop/contracts';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  CompositePropagator,
+  RPCType,
+  setRPCMetadata,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+  type RPCMetadata,
+} from '@opentelemetry/core';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -27,28 +32,38 @@ import {
   propagation,
   ROOT_CONTEXT,
   SpanKind,
+  SpanStatusCode,
   trace,
   TraceFlags,
   type Attributes,
   type Context,
   type Link,
+  type Tracer,
 } from '@opentelemetry/api';
+import type { RequestHandler } from 'express';
+import { setRequestTracing } from './trace-context.ts';
 import type { TracingConfig } from './tracing-config.ts';
 
 /** Probes and scrapes are not traced: they would be most of the spans and tell nothing. */
 const UNTRACED_PATHS = new Set(['/health', '/ready', '/metrics']);
 
-/**
- * Head sampling at the door. Whether an incoming request is traced is decided before the http
- * instrumentation does any work for it: by the configured sampler, on the request's own `traceparent`
- * (parent-based samplers follow a sampled parent and drop an unsampled one; a request without one is a
- * new trace, at the ratio). A request turned away runs with tracing suppressed (the instrumentation's
- * ignore path): no span, no attributes, no `traceparent` on its calls, no pg or express spans. The
- * unsampled majority then costs next to nothing, where a non-recording span per hop cost a third of the
- * services' CPU per order (`bench:tracing`, service README "Tracing").
- */
 const TRACE_CONTEXT = new W3CTraceContextPropagator();
 
+/** A trace id for the ratio samplers' decision on a new trace: random enough, and no system call. */
+function randomTraceId(): string {
+  let id = '';
+  for (let i = 0; i < 4; i++) id += ((Math.random() * 0x1_0000_0000) >>> 0).toString(16).padStart(8, '0');
+  return id;
+}
+
+/**
+ * Head sampling at the door. Whether an incoming request is traced is decided before any tracing work
+ * is done for it: by the configured sampler, on the request's own `traceparent` (parent-based samplers
+ * follow a sampled parent and drop an unsampled one; a request without one is a new trace, at the
+ * ratio). A request turned away gets no span, no context and no `traceparent` on its calls (the HTTP
+ * client adds one only inside a recorded span), and the express and pg instrumentations find no span
+ * to add to: the unsampled majority costs next to nothing.
+ */
 export function admitsRequest(
   configured: Sampler,
   headers: IncomingHttpHeaders,
@@ -56,7 +71,7 @@ export function admitsRequest(
 ): boolean {
   if (UNTRACED_PATHS.has((url ?? '').split('?')[0] ?? '')) return false;
   const parentContext = TRACE_CONTEXT.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
-  const traceId = trace.getSpanContext(parentContext)?.traceId ?? randomBytes(16).toString('hex');
+  const traceId = trace.getSpanContext(parentContext)?.traceId ?? randomTraceId();
   const decision = configured.shouldSample(parentContext, traceId, 'door', SpanKind.SERVER, {}, []).decision;
   return decision !== SamplingDecision.NOT_RECORD;
 }
@@ -68,33 +83,28 @@ const DROP: SamplingResult = { decision: SamplingDecision.NOT_RECORD };
 /**
  * The SDK's sampler once the door has decided. A server span exists only for a request let in at the
  * door, so it is recorded; a span inside a trace follows its parent; a new trace that links to spans
- * (the outbox delivery of an order, a trace of its own) is recorded when a linked span is; any other
- * new trace (work outside a request) is up to the configured sampler.
+ * (the outbox delivery of an order, a trace of its own) is recorded when a linked span is. Nothing else
+ * starts a trace: new traces begin at the door (where the configured sampler decides) or from a sampled
+ * link. Work with neither (the inline delivery of an order the door turned away, a release of stock,
+ * the sweeps) is not traced.
  */
 export class DoorSampler implements Sampler {
-  readonly #configured: Sampler;
-
-  constructor(configured: Sampler) {
-    this.#configured = configured;
-  }
-
   shouldSample(
     context: Context,
-    traceId: string,
-    spanName: string,
+    _traceId: string,
+    _spanName: string,
     spanKind: SpanKind,
-    attributes: Attributes,
+    _attributes: Attributes,
     links: Link[],
   ): SamplingResult {
     if (spanKind === SpanKind.SERVER) return SAMPLE;
     const parent = trace.getSpanContext(context);
     if (parent !== undefined) return sampled(parent.traceFlags) ? SAMPLE : DROP;
-    if (links.length > 0) return links.some((l) => sampled(l.context.traceFlags)) ? SAMPLE : DROP;
-    return this.#configured.shouldSample(context, traceId, spanName, spanKind, attributes, links);
+    return links.some((l) => sampled(l.context.traceFlags)) ? SAMPLE : DROP;
   }
 
   toString(): string {
-    return `DoorSampler{${this.#configured.toString()}}`;
+    return 'DoorSampler';
   }
 }
 
@@ -117,6 +127,57 @@ export function configuredSampler(config: Pick<TracingConfig, 'sampler' | 'ratio
 }
 
 /**
+ * The server span of each request let in at the door, as the express middleware that runs first: the
+ * span continues the caller's `traceparent`, the rest of the request (middleware, route, log lines,
+ * the calls it makes) runs inside it, and the request and response emitters are bound to it so that
+ * their listeners (body parsing, the request log, the latency histogram) see it too. The express
+ * instrumentation names the route through the RPC metadata, as it does for instrumentation-http, which
+ * this replaces: that one ran its whole path (URL parsing, attributes, a context per request, a client
+ * path per outgoing call) for every request, traced or not.
+ */
+function serverSpans(configured: Sampler, tracer: Tracer): RequestHandler {
+  return (req, res, next) => {
+    if (!admitsRequest(configured, req.headers, req.url)) return next();
+    const parent = TRACE_CONTEXT.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const span = tracer.startSpan(
+      req.method,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'http.request.method': req.method,
+          'url.path': path,
+          'url.scheme': 'http',
+          'network.protocol.version': req.httpVersion,
+          ...(req.socket.localPort === undefined ? {} : { 'server.port': req.socket.localPort }),
+        },
+      },
+      parent,
+    );
+    const rpc: RPCMetadata = { type: RPCType.HTTP, span };
+    const active = setRPCMetadata(trace.setSpan(parent, span), rpc);
+    context.bind(active, req);
+    context.bind(active, res);
+    res.once('close', () => {
+      const route = rpc.type === RPCType.HTTP ? rpc.route : undefined;
+      if (route) {
+        span.setAttribute('http.route', route);
+        span.updateName(`${req.method} ${route}`);
+      }
+      span.setAttribute('http.response.status_code', res.statusCode);
+      if (!res.writableFinished) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'the client went away before the answer' });
+      } else if (res.statusCode >= 500) {
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        span.setAttribute('error.type', String(res.statusCode));
+      }
+      span.end();
+    });
+    context.with(active, next);
+  };
+}
+
+/**
  * The OpenTelemetry SDK set up as its README's Node.js setup does it: AsyncLocalStorage context, W3C
  * trace context (and baggage) propagation, a tracer provider whose spans are batched to OTLP/HTTP JSON,
  * and the http, express and pg instrumentations. Not `@opentelemetry/sdk-node`: it loads the
@@ -136,7 +197,7 @@ export function startSdk(config: TracingConfig): { shutdown(): Promise<void> } {
         'service.instance.id': config.instanceId,
       }),
     ),
-    sampler: new DoorSampler(configured),
+    sampler: new DoorSampler(),
     spanProcessors: [
       new BatchSpanProcessor({
         exporter: new OTLPTraceExporter({ url: `${config.endpoint}${OTLP_TRACES_PATH}` }),
@@ -145,14 +206,10 @@ export function startSdk(config: TracingConfig): { shutdown(): Promise<void> } {
     ],
   });
   trace.setGlobalTracerProvider(provider);
+  setRequestTracing(serverSpans(configured, provider.getTracer('@self-healing-shop/service-kit')));
   const unregister = registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (req) => !admitsRequest(configured, req.headers, req.url),
-        // Background work (health checks of dependencies) starts no trace of its own.
-        requireParentforOutgoingSpans: true,
-      }),
       // Route handlers only (with the route pattern): one span per middleware or mounted router would
       // be most of the spans and of the cost, and tell nothing the server span does not.
       new ExpressInstrumentation({
@@ -164,6 +221,7 @@ export function startSdk(config: TracingConfig): { shutdown(): Promise<void> } {
   });
   return {
     async shutdown() {
+      setRequestTracing(undefined);
       unregister();
       await provider.shutdown();
     },
