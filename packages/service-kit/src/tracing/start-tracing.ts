@@ -45,7 +45,7 @@ export async function startTracing(options: StartTracingOptions): Promise<boolea
 }
 
 /** The modules the SDK instruments (tracing-sdk.ts); HTTP server and client spans are the kit's own. */
-const INSTRUMENTED_MODULES = ['express', 'pg'];
+const INSTRUMENTED_MODULES = ['pg'];
 
 /** Sends the spans still buffered and stops the SDK (the last step of a graceful shutdown). */
 export async function stopTracing(): Promise<void> {

@@ -2,17 +2,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { OTLP_TRACES_PATH } from '@self-healing-shop/contracts';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  CompositePropagator,
-  RPCType,
-  setRPCMetadata,
-  W3CBaggagePropagator,
-  W3CTraceContextPropagator,
-  type RPCMetadata,
-} from '@opentelemetry/core';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -61,8 +53,7 @@ function randomTraceId(): string {
  * is done for it: by the configured sampler, on the request's own `traceparent` (parent-based samplers
  * follow a sampled parent and drop an unsampled one; a request without one is a new trace, at the
  * ratio). A request turned away gets no span, no context and no `traceparent` on its calls (the HTTP
- * client adds one only inside a recorded span), and the express and pg instrumentations find no span
- * to add to: the unsampled majority costs next to nothing.
+ * client adds one only inside a recorded span), and the pg instrumentation finds no span to add to: the unsampled majority costs next to nothing.
  */
 export function admitsRequest(
   configured: Sampler,
@@ -130,10 +121,10 @@ export function configuredSampler(config: Pick<TracingConfig, 'sampler' | 'ratio
  * The server span of each request let in at the door, as the express middleware that runs first: the
  * span continues the caller's `traceparent`, the rest of the request (middleware, route, log lines,
  * the calls it makes) runs inside it, and the request and response emitters are bound to it so that
- * their listeners (body parsing, the request log, the latency histogram) see it too. The express
- * instrumentation names the route through the RPC metadata, as it does for instrumentation-http, which
- * this replaces: that one ran its whole path (URL parsing, attributes, a context per request, a client
- * path per outgoing call) for every request, traced or not.
+ * their listeners (body parsing, the request log, the latency histogram) see it too. Once answered it
+ * is named after the Express route. It replaces instrumentation-http and -express, which did their work
+ * (URL parsing, attributes, a context per request, a client path per outgoing call, route bookkeeping
+ * on every middleware layer) for every request, traced or not.
  */
 function serverSpans(configured: Sampler, tracer: Tracer): RequestHandler {
   return (req, res, next) => {
@@ -154,12 +145,12 @@ function serverSpans(configured: Sampler, tracer: Tracer): RequestHandler {
       },
       parent,
     );
-    const rpc: RPCMetadata = { type: RPCType.HTTP, span };
-    const active = setRPCMetadata(trace.setSpan(parent, span), rpc);
+    const active = trace.setSpan(parent, span);
     context.bind(active, req);
     context.bind(active, res);
     res.once('close', () => {
-      const route = rpc.type === RPCType.HTTP ? rpc.route : undefined;
+      // The Express route pattern, as the latency histogram labels it (http-metrics.ts).
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : undefined;
       if (route) {
         span.setAttribute('http.route', route);
         span.updateName(`${req.method} ${route}`);
@@ -180,7 +171,7 @@ function serverSpans(configured: Sampler, tracer: Tracer): RequestHandler {
 /**
  * The OpenTelemetry SDK set up as its README's Node.js setup does it: AsyncLocalStorage context, W3C
  * trace context (and baggage) propagation, a tracer provider whose spans are batched to OTLP/HTTP JSON,
- * and the http, express and pg instrumentations. Not `@opentelemetry/sdk-node`: it loads the
+ * and the pg instrumentation (HTTP server and client spans are our own, see above). Not `@opentelemetry/sdk-node`: it loads the
  * exporters of every signal and protocol (gRPC, protobuf, metrics, logs), seconds of start-up on a
  * busy 2-core machine for nothing we use. Metrics stay on prom-client, logs on pino.
  */
@@ -210,11 +201,6 @@ export function startSdk(config: TracingConfig): { shutdown(): Promise<void> } {
   const unregister = registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
-      // Route handlers only (with the route pattern): one span per middleware or mounted router would
-      // be most of the spans and of the cost, and tell nothing the server span does not.
-      new ExpressInstrumentation({
-        ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER],
-      }),
       // The outbox poll and the gauges' queries run outside any request: only queries inside a trace.
       new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
     ],
