@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { Histogram, type Registry } from 'prom-client';
 import { perRegistry } from '@self-healing-shop/resilience';
 import { sampledTraceId } from './tracing/trace-context.ts';
@@ -25,6 +25,11 @@ const requestDuration = perRegistry((registry) => {
  * pattern (`/orders/:id`), never the raw path, so the label set stays small. A request served inside a
  * sampled trace leaves an exemplar `{trace_id}` on its bucket (shown in OpenMetrics, metrics-endpoint.ts).
  */
+/** The Express route pattern a request matched (`/orders/:id`, mounted routers included), if any. */
+export function routeOf(req: Request): string | undefined {
+  return req.route ? `${req.baseUrl}${String(req.route.path)}` : undefined;
+}
+
 export function httpMetrics(registry: Registry): RequestHandler {
   const h = requestDuration(registry);
   return (req, res, next) => {
@@ -32,7 +37,7 @@ export function httpMetrics(registry: Registry): RequestHandler {
     // Read now, inside the request's span: 'finish' may run outside it.
     const traceId = sampledTraceId();
     res.once('finish', () => {
-      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      const route = routeOf(req) ?? 'unmatched';
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       h.observe({
         labels: { method: req.method, route, status_code: String(res.statusCode) },

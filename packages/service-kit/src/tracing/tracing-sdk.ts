@@ -33,6 +33,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { RequestHandler } from 'express';
+import { routeOf } from '../http-metrics.ts';
 import { setRequestTracing } from './trace-context.ts';
 import type { TracingConfig } from './tracing-config.ts';
 
@@ -53,18 +54,28 @@ function randomTraceId(): string {
  * is done for it: by the configured sampler, on the request's own `traceparent` (parent-based samplers
  * follow a sampled parent and drop an unsampled one; a request without one is a new trace, at the
  * ratio). A request turned away gets no span, no context and no `traceparent` on its calls (the HTTP
- * client adds one only inside a recorded span), and the pg instrumentation finds no span to add to: the unsampled majority costs next to nothing.
+ * client adds one only inside a recorded span), and the pg instrumentation finds no span to add to:
+ * the unsampled majority costs next to nothing.
  */
 export function admitsRequest(
   configured: Sampler,
   headers: IncomingHttpHeaders,
   url: string | undefined,
 ): boolean {
-  if (UNTRACED_PATHS.has((url ?? '').split('?')[0] ?? '')) return false;
+  return doorContext(configured, headers, url) !== undefined;
+}
+
+/** The door's decision: the caller's context (its `traceparent`, if any) for a request let in, else undefined. */
+function doorContext(
+  configured: Sampler,
+  headers: IncomingHttpHeaders,
+  url: string | undefined,
+): Context | undefined {
+  if (UNTRACED_PATHS.has((url ?? '').split('?')[0] ?? '')) return undefined;
   const parentContext = TRACE_CONTEXT.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
   const traceId = trace.getSpanContext(parentContext)?.traceId ?? randomTraceId();
   const decision = configured.shouldSample(parentContext, traceId, 'door', SpanKind.SERVER, {}, []).decision;
-  return decision !== SamplingDecision.NOT_RECORD;
+  return decision === SamplingDecision.NOT_RECORD ? undefined : parentContext;
 }
 
 const sampled = (traceFlags: number) => (traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
@@ -128,8 +139,8 @@ export function configuredSampler(config: Pick<TracingConfig, 'sampler' | 'ratio
  */
 function serverSpans(configured: Sampler, tracer: Tracer): RequestHandler {
   return (req, res, next) => {
-    if (!admitsRequest(configured, req.headers, req.url)) return next();
-    const parent = TRACE_CONTEXT.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
+    const parent = doorContext(configured, req.headers, req.url);
+    if (parent === undefined) return next();
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const span = tracer.startSpan(
       req.method,
@@ -149,9 +160,8 @@ function serverSpans(configured: Sampler, tracer: Tracer): RequestHandler {
     context.bind(active, req);
     context.bind(active, res);
     res.once('close', () => {
-      // The Express route pattern, as the latency histogram labels it (http-metrics.ts).
-      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : undefined;
-      if (route) {
+      const route = routeOf(req);
+      if (route !== undefined) {
         span.setAttribute('http.route', route);
         span.updateName(`${req.method} ${route}`);
       }
@@ -171,8 +181,8 @@ function serverSpans(configured: Sampler, tracer: Tracer): RequestHandler {
 /**
  * The OpenTelemetry SDK set up as its README's Node.js setup does it: AsyncLocalStorage context, W3C
  * trace context (and baggage) propagation, a tracer provider whose spans are batched to OTLP/HTTP JSON,
- * and the pg instrumentation (HTTP server and client spans are our own, see above). Not `@opentelemetry/sdk-node`: it loads the
- * exporters of every signal and protocol (gRPC, protobuf, metrics, logs), seconds of start-up on a
+ * and the pg instrumentation (HTTP server and client spans are our own, see above). Not
+ * `@opentelemetry/sdk-node`: it loads the exporters of every signal and protocol (gRPC, protobuf, metrics, logs), seconds of start-up on a
  * busy 2-core machine for nothing we use. Metrics stay on prom-client, logs on pino.
  */
 export function startSdk(config: TracingConfig): { shutdown(): Promise<void> } {
