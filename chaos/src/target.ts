@@ -1,5 +1,5 @@
 /** What a chaos experiment needs from a platform: Kubernetes or the local runtime implement it. */
-import type { WorkloadKind } from '@self-healing-shop/contracts';
+import { PROTECTED_LABEL, type WorkloadKind } from '@self-healing-shop/contracts';
 import type { FaultSpec } from '@self-healing-shop/fault-injection';
 import type { AlertSource } from './alerts/alert-source.ts';
 
@@ -121,6 +121,11 @@ export function atFullStrength(status: WorkloadStatus): boolean {
     status.available === status.desired &&
     status.observedGeneration >= status.generation
   );
+}
+
+/** `protected` of a Replica or WorkloadStatus: its labels set PROTECTED_LABEL to `"true"` (both targets). */
+export function isProtected(labels: Readonly<Record<string, string>> | undefined): boolean {
+  return labels?.[PROTECTED_LABEL] === 'true';
 }
 
 export class TargetError extends Error {

@@ -1,6 +1,5 @@
 import {
   ADMIN_TOKEN_HEADER,
-  PROTECTED_LABEL,
   type ReplicaSignal,
   type ReplicaView,
   type RuntimeEvent,
@@ -10,6 +9,7 @@ import {
 } from '@self-healing-shop/contracts';
 import {
   TargetError,
+  isProtected,
   type EventSubscription,
   type FaultSpec,
   type KillOptions,
@@ -59,7 +59,7 @@ function toStatus(w: WorkloadView): WorkloadStatus {
     available: w.availableReplicas,
     generation: w.generation,
     observedGeneration: w.observedGeneration,
-    protected: w.labels[PROTECTED_LABEL] === 'true',
+    protected: isProtected(w.labels),
   };
 }
 
@@ -70,7 +70,7 @@ function toReplica(r: ReplicaView): Replica {
     uid: r.uid,
     ready: r.ready,
     phase: r.phase,
-    protected: r.labels[PROTECTED_LABEL] === 'true',
+    protected: isProtected(r.labels),
     ...(r.port === null ? {} : { url: `http://127.0.0.1:${r.port}` }),
   };
 }

@@ -1,16 +1,11 @@
 import type { V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { PROTECTED_LABEL } from '@self-healing-shop/contracts';
-import type { Replica, WorkloadStatus } from '../../target.ts';
+import { isProtected, type Replica, type WorkloadStatus } from '../../target.ts';
 
 export type WorkloadKind = WorkloadStatus['kind'];
 
 /** A Deployment or a StatefulSet (the database, `postgres`), as listed or watched. */
 export type WorkloadObject =
   { kind: 'Deployment'; object: V1Deployment } | { kind: 'StatefulSet'; object: V1StatefulSet };
-
-export function isProtected(labels: Record<string, string> | undefined): boolean {
-  return labels?.[PROTECTED_LABEL] === 'true';
-}
 
 function hasReadyCondition(pod: V1Pod): boolean {
   return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;

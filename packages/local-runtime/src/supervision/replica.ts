@@ -33,13 +33,11 @@ export interface ReplicaHooks {
   exited(replica: Replica, code: number | null, signal: NodeJS.Signals | null): void;
 }
 
-export interface ReplicaInit {
-  readonly name: string;
-  readonly uid: string;
-  readonly spec: PodSpec;
-  readonly templateGeneration: number;
-  readonly restarts: number;
-  readonly crashes: number;
+/** What a replica is created with: its identity, pod template and counters as Replica holds them, and its probe. */
+export interface ReplicaInit extends Pick<
+  Replica,
+  'name' | 'uid' | 'spec' | 'templateGeneration' | 'restarts' | 'crashes'
+> {
   /** How a probe is run (default: the kubelet's HTTP GET). */
   readonly check?: ProbeCheck;
 }
