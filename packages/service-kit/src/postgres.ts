@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { HealthCheck } from '@self-healing-shop/resilience';
+import { traceQueries } from './tracing/query-spans.ts';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -37,6 +38,7 @@ export function createPool(options: PoolOptions): pg.Pool {
   pool.on('error', (error) => {
     options.logger.warn({ err: error }, 'idle database connection lost');
   });
+  traceQueries(pool, options.connectionString);
   return pool;
 }
 

@@ -1,5 +1,5 @@
-// Entry point. Tracing starts first, then the service is imported: instrumentation of ES modules only
-// sees express, pg and http when they are loaded after its hooks (service-kit README, "Tracing").
+// Entry point. Tracing starts first, then the service is imported: the SDK is set up before the app's
+// middleware and database pool are created (service-kit README, "Tracing").
 import { startTracing } from '@self-healing-shop/service-kit/tracing';
 
 if (await startTracing({ service: 'notification', startsTraces: false })) await import('./launch.ts');

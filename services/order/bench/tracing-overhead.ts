@@ -1,11 +1,12 @@
-// Tracing overhead: the whole platform three times on one PostgreSQL (a database each), as real
-// processes: tracing off, on with the default sampler, and on for every request. Driven in turns (off,
-// default, all, off, ...) so that the machine's other load falls on all three alike. Prints POST /orders
+// Tracing overhead: the whole platform four times on one PostgreSQL (a database each), as real
+// processes: tracing off, on but sampling nothing, on with the default sampler, and on for every request.
+// Driven in turns (off, none, default, all, off, ...) so that the machine's other load falls on all alike. Prints POST /orders
 // throughput, p99 and the services' CPU per confirmed order (which other load barely moves). Spans go
 // to an OTLP/HTTP sink in this process that discards them. Never fails on timing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -16,7 +17,7 @@ import { DEFAULT_SAMPLE_RATIO } from '@self-healing-shop/service-kit/tracing';
 import { cpuByGroup, cpuDelta } from './cpu-usage.ts';
 import { ORDER_REQUESTS } from './order-requests.ts';
 
-// Few connections: three platforms share the machine, and an overloaded one measures its timeouts.
+// Few connections: four platforms share the machine, and an overloaded one measures its timeouts.
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -92,6 +93,8 @@ interface Figures {
   cpuMs: number;
   /** CPU µs per order of each turn: the spread says how much to trust the averages. */
   turns: number[];
+  /** Orders/s of each turn, to compare each configuration with tracing off in the same round. */
+  rates: number[];
 }
 
 async function drive(url: string, durationS: number, into?: Figures, group?: string): Promise<void> {
@@ -115,6 +118,25 @@ async function drive(url: string, durationS: number, into?: Figures, group?: str
   const cpuMs = cpuDelta(before, cpuByGroup(childNames)).get(group) ?? 0;
   into.cpuMs += cpuMs;
   into.turns.push(Math.round((cpuMs / Math.max(1, result['2xx'])) * 1000));
+  into.rates.push(result['2xx'] / durationS);
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const percent = (ratio: number) => `${((ratio - 1) * 100).toFixed(1)} %`;
+
+/**
+ * Each round drives off, default and all one after the other, so the machine's drift (another
+ * process, a noisy neighbour of the VM) falls mostly within a round: the median over the rounds of a
+ * configuration's ratio to tracing off in the same round is steadier than the ratio of the totals.
+ */
+function pairedMedians(f: Figures, off: Figures): string {
+  const rate = median(f.rates.map((r, i) => r / off.rates[i]!));
+  const cpu = median(f.turns.map((t, i) => t / off.turns[i]!));
+  return `median of the rounds' ratios to off: throughput ${percent(rate)}, CPU per order ${percent(cpu)}`;
 }
 
 const p99 = (sorted: number[]) =>
@@ -131,6 +153,12 @@ const endpoint = `http://127.0.0.1:${(sink.address() as { port: number }).port}`
 
 const configs = [
   { group: 'off', label: 'tracing off', env: {} },
+  {
+    // The SDK loaded and every request turned away at the door: what tracing costs before any trace.
+    group: 'none',
+    label: 'tracing on, nothing sampled (always_off)',
+    env: { [TRACING_ENV.endpoint]: endpoint, [TRACING_ENV.sampler]: 'always_off' },
+  },
   {
     group: 'default',
     label: `tracing on, default (parentbased_traceidratio ${DEFAULT_SAMPLE_RATIO})`,
@@ -150,7 +178,7 @@ try {
   const figures = new Map(
     configs.map((c) => [
       c.group,
-      { ok: 0, other: 0, seconds: 0, latencies: [], cpuMs: 0, turns: [] } as Figures,
+      { ok: 0, other: 0, seconds: 0, latencies: [], cpuMs: 0, turns: [], rates: [] } as Figures,
     ]),
   );
   for (const c of configs) await drive(urls.get(c.group)!, 2);
@@ -158,8 +186,8 @@ try {
     for (const c of configs) await drive(urls.get(c.group)!, DURATION_S, figures.get(c.group), c.group);
   }
   console.log(
-    `POST /orders, ${CONNECTIONS} connections, ${ROUNDS} turns of ${DURATION_S} s per configuration, ` +
-      `${SERVICES.join(' + ')} as processes, on this machine (os load when done: see uptime)`,
+    `${new Date().toISOString()} (load average ${loadavg()[0]!.toFixed(1)}): POST /orders, ${CONNECTIONS} connections, ${ROUNDS} turns of ${DURATION_S} s per configuration, ` +
+      `${SERVICES.join(' + ')} as processes`,
   );
   const off = figures.get('off')!;
   const offRate = off.ok / off.seconds;
@@ -174,6 +202,7 @@ try {
         `   p99 ${p99(f.latencies).toFixed(0).padStart(4)} ms   services' CPU ${(cpu * 1000).toFixed(0)} µs/order` +
         ` (${(((cpu - offCpu) / offCpu) * 100).toFixed(1)} %; turns ${f.turns.join(', ')})   non-2xx or errors ${f.other}`,
     );
+    if (c.group !== 'off') console.log(`${''.padEnd(56)} ${pairedMedians(f, off)}`);
   }
   console.log(`spans exported: ${(exported / 1e6).toFixed(1)} MB of OTLP JSON`);
 } finally {

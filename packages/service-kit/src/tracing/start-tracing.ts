@@ -15,10 +15,9 @@ export interface StartTracingOptions {
 let running: { shutdown(): Promise<void> } | undefined;
 
 /**
- * Starts OpenTelemetry before the service's own modules are loaded, and must be awaited before
- * they are imported: instrumentation of ES modules (express, pg, http) only sees the modules loaded
- * after its hooks are registered. main.ts therefore imports only this, then imports the rest
- * dynamically. Without an endpoint it does nothing (no hooks, no SDK loaded: no cost).
+ * Starts OpenTelemetry, before the service creates its app and pools (main.ts awaits it, then imports
+ * the rest): the server spans' middleware and the query spans are set up for what is created after.
+ * Without an endpoint it does nothing (the SDK is never loaded: no cost).
  *
  * Returns false when the configuration is bad (reported on stderr, exit code 1): main.ts stops.
  */
@@ -35,17 +34,10 @@ export async function startTracing(options: StartTracingOptions): Promise<boolea
     return false;
   }
   if (!config || running) return true;
-  // Synchronous module hooks (Node >= 22.22.3 / 24.11.1): intercept only the modules instrumented,
-  // in the application thread, so that nothing else pays for the loader.
-  const { register } = await import('import-in-the-middle/register-hooks.mjs');
-  register({ include: INSTRUMENTED_MODULES });
   const { startSdk } = await import('./tracing-sdk.ts');
   running = startSdk(config);
   return true;
 }
-
-/** The modules the SDK instruments (tracing-sdk.ts); HTTP server and client spans are the kit's own. */
-const INSTRUMENTED_MODULES = ['pg'];
 
 /** Sends the spans still buffered and stops the SDK (the last step of a graceful shutdown). */
 export async function stopTracing(): Promise<void> {

@@ -1,11 +1,9 @@
-// Loaded only when tracing is on (start-tracing.ts imports it after registering the module hooks).
+// Loaded only when tracing is on (start-tracing.ts imports it).
 import type { IncomingHttpHeaders } from 'node:http';
 import { OTLP_TRACES_PATH } from '@self-healing-shop/contracts';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -34,6 +32,7 @@ import {
 } from '@opentelemetry/api';
 import type { RequestHandler } from 'express';
 import { routeOf } from '../http-metrics.ts';
+import { setQueryTracing } from './query-spans.ts';
 import { setRequestTracing } from './trace-context.ts';
 import type { TracingConfig } from './tracing-config.ts';
 
@@ -54,8 +53,8 @@ function randomTraceId(): string {
  * is done for it: by the configured sampler, on the request's own `traceparent` (parent-based samplers
  * follow a sampled parent and drop an unsampled one; a request without one is a new trace, at the
  * ratio). A request turned away gets no span, no context and no `traceparent` on its calls (the HTTP
- * client adds one only inside a recorded span), and the pg instrumentation finds no span to add to:
- * the unsampled majority costs next to nothing.
+ * client adds one only inside a recorded span), and the database queries find no span to add to
+ * (query-spans.ts): the unsampled majority costs next to nothing.
  */
 export function admitsRequest(
   configured: Sampler,
@@ -180,8 +179,9 @@ function serverSpans(configured: Sampler, tracer: Tracer): RequestHandler {
 
 /**
  * The OpenTelemetry SDK set up as its README's Node.js setup does it: AsyncLocalStorage context, W3C
- * trace context (and baggage) propagation, a tracer provider whose spans are batched to OTLP/HTTP JSON,
- * and the pg instrumentation (HTTP server and client spans are our own, see above). Not
+ * trace context (and baggage) propagation, and a tracer provider whose spans are batched to OTLP/HTTP
+ * JSON. The spans themselves are the kit's own: server spans (above), client spans (the resilience
+ * package's HTTP client) and query spans (query-spans.ts); no instrumentation patches modules. Not
  * `@opentelemetry/sdk-node`: it loads the exporters of every signal and protocol (gRPC, protobuf, metrics, logs), seconds of start-up on a
  * busy 2-core machine for nothing we use. Metrics stay on prom-client, logs on pino.
  */
@@ -208,17 +208,11 @@ export function startSdk(config: TracingConfig): { shutdown(): Promise<void> } {
   });
   trace.setGlobalTracerProvider(provider);
   setRequestTracing(serverSpans(configured, provider.getTracer('@self-healing-shop/service-kit')));
-  const unregister = registerInstrumentations({
-    tracerProvider: provider,
-    instrumentations: [
-      // The outbox poll and the gauges' queries run outside any request: only queries inside a trace.
-      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
-    ],
-  });
+  setQueryTracing(true);
   return {
     async shutdown() {
       setRequestTracing(undefined);
-      unregister();
+      setQueryTracing(false);
       await provider.shutdown();
     },
   };

@@ -1,0 +1,109 @@
+// The kit's own CLIENT span per database query, made only inside a recorded span. It replaces
+// @opentelemetry/instrumentation-pg, which wrapped every query and every pool checkout of every request,
+// traced or not, and updated OpenTelemetry pool metrics on each pool event that nothing here exports
+// (about 1–1.5 % of each service's CPU in the order benchmark's profiles, services/order/README.md,
+// "Tracing"), and needed module hooks at start-up. Names and attributes follow that instrumentation
+// and the database semantic conventions, so traces read as before.
+import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import type pg from 'pg';
+
+const tracer = trace.getTracer('@self-healing-shop/service-kit');
+
+let enabled = false;
+
+/** Called by the SDK when tracing starts and stops (tracing-sdk.ts): pools created meanwhile are traced. */
+export function setQueryTracing(on: boolean): void {
+  enabled = on;
+}
+
+type Query = (...args: unknown[]) => unknown;
+
+interface Target {
+  readonly database: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * Traces the queries of `pool` when tracing is on (createPool calls it): `pool.query` and the `query` of
+ * every client the pool connects (transactions on `pool.connect()`). A query made outside a recorded
+ * span runs untouched but for one look at the active span. A call with a callback is pg-pool's own,
+ * inside a `pool.query` already traced, and is left alone, as are submittables (cursors, streams).
+ */
+export function traceQueries(pool: pg.Pool, connectionString: string): void {
+  if (!enabled) return;
+  const url = new URL(connectionString);
+  const target: Target = {
+    database: decodeURIComponent(url.pathname.slice(1)),
+    host: url.hostname,
+    port: Number(url.port || 5432),
+  };
+  pool.query = traced(pool.query.bind(pool) as Query, target) as typeof pool.query;
+  pool.on('connect', (client) => {
+    client.query = traced(client.query.bind(client) as Query, target) as typeof client.query;
+  });
+}
+
+function traced(query: Query, target: Target): Query {
+  return (...args) => {
+    const config = args[0];
+    if (
+      !trace.getActiveSpan()?.isRecording() ||
+      typeof args.at(-1) === 'function' ||
+      (typeof config === 'object' && config !== null && ('submit' in config || 'callback' in config))
+    )
+      return query(...args);
+    const span = startQuerySpan(config, target);
+    let pending: unknown;
+    try {
+      pending = query(...args);
+    } catch (error) {
+      endWithError(span, error);
+      throw error;
+    }
+    return (pending as Promise<unknown>).then(
+      (result) => {
+        span.end();
+        return result;
+      },
+      (error: unknown) => {
+        endWithError(span, error);
+        throw error;
+      },
+    );
+  };
+}
+
+/** `pg.query:<statement name, or the SQL's first word> <database>`, as instrumentation-pg named it. */
+function startQuerySpan(config: unknown, target: Target): Span {
+  const text =
+    typeof config === 'string'
+      ? config
+      : typeof (config as { text?: unknown } | null)?.text === 'string'
+        ? (config as { text: string }).text
+        : '';
+  const operation = text.trimStart().split(/\s/, 1)[0]!.replace(/;$/, '').toUpperCase();
+  const name = (config as { name?: unknown } | null)?.name;
+  return tracer.startSpan(
+    `pg.query:${typeof name === 'string' && name ? name : operation} ${target.database}`,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'db.system.name': 'postgresql',
+        'db.namespace': target.database,
+        'db.query.text': text,
+        ...(operation ? { 'db.operation.name': operation } : {}),
+        ...(typeof name === 'string' && name ? { 'db.query.summary': name } : {}),
+        'server.address': target.host,
+        'server.port': target.port,
+      },
+    },
+  );
+}
+
+function endWithError(span: Span, error: unknown): void {
+  const code = (error as { code?: unknown } | null)?.code;
+  span.setAttribute('error.type', typeof code === 'string' ? code : ((error as Error)?.name ?? 'Error'));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
+  span.end();
+}
