@@ -371,14 +371,20 @@ describe('console in Chromium', () => {
     });
     expect(await circuits.locator('canvas').count()).toBe(1);
     expect(await circuits.locator('.legend').textContent()).toContain('closed');
-    // The band colour under the state "closed" is Grafana's green.
-    const pixel: number[] = await page.evaluate(`(() => {
+    // The band colour under the state "closed" is Grafana's green (#73bf69), give or take the canvas's
+    // anti-aliasing (seen: 114, 193, 106). The band covers only the samples there are: one pixel 5 px
+    // from the right edge (~18 s before now in a 30-minute range) was blank in a run with two Jest
+    // workers on 2 cores, where scrapes and queries run late; so the band's row is searched for it.
+    const greens: number = await page.evaluate(`(() => {
       const c = document.querySelector('[data-panel-id="2"] canvas');
-      return [...c.getContext('2d').getImageData(c.width - 5, Math.floor(c.height / 4), 1, 1).data].slice(0, 3);
+      const row = c.getContext('2d').getImageData(0, Math.floor(c.height / 4), c.width, 1).data;
+      const green = [0x73, 0xbf, 0x69];
+      let count = 0;
+      for (let x = 0; x < c.width; x++)
+        if (green.every((v, i) => Math.abs(row[4 * x + i] - v) <= 6)) count++;
+      return count;
     })()`);
-    // Grafana's green (#73bf69), give or take the canvas's anti-aliasing (seen: 114, 193, 106).
-    const green = [0x73, 0xbf, 0x69];
-    expect(pixel.map((channel, i) => Math.abs(channel - green[i]!) <= 6)).toEqual([true, true, true]);
+    expect(greens).toBeGreaterThan(0);
     expect(await page.locator('.panel-message', { hasText: 'Query failed' }).count()).toBe(0);
     await page.screenshot({ path: join(shots, 'resilience.png'), fullPage: true });
     expect(errors).toEqual([]);
