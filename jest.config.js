@@ -17,6 +17,6 @@ export default {
   testTimeout: 30_000,
   // One worker per core, where Jest's default leaves one core free: most suites wait on the processes
   // they start (PostgreSQL, replicas, Prometheus, Chromium), so on 2 cores two workers ran the whole
-  // suite in 520 s instead of ~760 s. Ports never clash across workers (child-server's freePort).
+  // suite in 520 s instead of ~760 s. Workers rarely meet on a port: child processes get theirs at random below the ephemeral range (child-server's freePort), checked by binding.
   maxWorkers: '100%',
 };

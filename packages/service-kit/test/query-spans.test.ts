@@ -4,10 +4,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { context, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
+  AlwaysOnSampler,
   InMemorySpanExporter,
+  ParentBasedSampler,
   SimpleSpanProcessor,
   TracerProvider,
   type ReadableSpan,
+  type Sampler,
 } from '@opentelemetry/sdk-trace';
 import { pino } from 'pino';
 import { startEmbeddedPostgres, type RunningPostgres } from '@self-healing-shop/embedded-postgres';
@@ -16,7 +19,21 @@ import { setQueryTracing } from '../src/tracing/query-spans.ts';
 
 const logger = pino({ level: 'silent' });
 const exporter = new InMemorySpanExporter();
-const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+// Counts the spans asked for, recorded or not: a span started under an unsampled parent is dropped by
+// the sampler and never exported, so only this shows that no span was even started.
+const parentBased = new ParentBasedSampler({ root: new AlwaysOnSampler() });
+let spansAskedFor = 0;
+const countingSampler: Sampler = {
+  shouldSample(...args) {
+    spansAskedFor++;
+    return parentBased.shouldSample(...args);
+  },
+  toString: () => 'counting',
+};
+const provider = new TracerProvider({
+  sampler: countingSampler,
+  spanProcessors: [new SimpleSpanProcessor({ exporter })],
+});
 const tracer = provider.getTracer('test');
 let postgres: RunningPostgres;
 let pool: Pool;
@@ -84,7 +101,8 @@ describe('query spans', () => {
     expect(span!.status.code).not.toBe(SpanStatusCode.ERROR);
   });
 
-  it('makes none outside a span or inside one that is not recorded', async () => {
+  it('starts none outside a span or inside one that is not recorded', async () => {
+    spansAskedFor = 0;
     await pool.query('SELECT 1');
     const unsampled = trace.wrapSpanContext({
       traceId: '0af7651916cd43dd8448eb211c80319c',
@@ -92,6 +110,7 @@ describe('query spans', () => {
       traceFlags: TraceFlags.NONE,
     });
     await context.with(trace.setSpan(context.active(), unsampled), () => pool.query('SELECT 2'));
+    expect(spansAskedFor).toBe(0);
     expect(exporter.getFinishedSpans()).toHaveLength(0);
   });
 
@@ -125,6 +144,22 @@ describe('query spans', () => {
     const bySql = new Map(spans().map((s) => [s.attributes['db.query.text'], parentOf(s)]));
     expect(bySql.get('SELECT pg_sleep(0.05)')).toBe(idOf('first'));
     expect(bySql.get('SELECT 2')).toBe(idOf('second'));
+  });
+
+  it('traces a pool whose database name is not valid percent-encoding, naming the database as written', async () => {
+    setQueryTracing(true);
+    // decodeURIComponent throws on `%zz`: the span must still be made (before, only with tracing on, the
+    // pool could not even be created). pg fails to connect to that database, and the span says so.
+    const odd = createPool({ connectionString: `${postgres.url.replace(/\/[^/]*$/, '/%zz')}`, logger });
+    setQueryTracing(false);
+    try {
+      await expect(inSpan('request', () => odd.query('SELECT 1'))).rejects.toThrow();
+      const [span] = spans();
+      expect(span!.name).toBe('pg.query:SELECT %zz');
+      expect(span!.status.code).toBe(SpanStatusCode.ERROR);
+    } finally {
+      await odd.end();
+    }
   });
 
   it('leaves a pool created with tracing off untouched', async () => {

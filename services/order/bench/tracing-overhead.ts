@@ -1,6 +1,6 @@
 // Tracing overhead: the whole platform four times on one PostgreSQL (a database each), as real
 // processes: tracing off, on but sampling nothing, on with the default sampler, and on for every request.
-// Driven in turns (off, none, default, all, off, ...) so that the machine's other load falls on all alike. Prints POST /orders
+// Driven in turns, each round starting with the next configuration, so that the machine's other load falls on all alike. Prints POST /orders
 // throughput, p99 and the services' CPU per confirmed order (which other load barely moves). Spans go
 // to an OTLP/HTTP sink in this process that discards them. Never fails on timing.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -129,13 +129,17 @@ const median = (values: number[]) => {
 const percent = (ratio: number) => `${((ratio - 1) * 100).toFixed(1)} %`;
 
 /**
- * Each round drives off, default and all one after the other, so the machine's drift (another
- * process, a noisy neighbour of the VM) falls mostly within a round: the median over the rounds of a
- * configuration's ratio to tracing off in the same round is steadier than the ratio of the totals.
+ * Each round drives every configuration once, one after the other (starting with a different one each
+ * round, so that none is always first or last), so the machine's drift (another process, a noisy
+ * neighbour of the VM) falls mostly within a round: the median over the rounds of a configuration's
+ * ratio to tracing off in the same round is steadier than the ratio of the totals. A round in which
+ * either turn confirmed nothing is left out.
  */
 function pairedMedians(f: Figures, off: Figures): string {
-  const rate = median(f.rates.map((r, i) => r / off.rates[i]!));
-  const cpu = median(f.turns.map((t, i) => t / off.turns[i]!));
+  const rounds = f.rates.map((_, i) => i).filter((i) => f.rates[i]! > 0 && off.rates[i]! > 0);
+  if (rounds.length === 0) return 'no round with orders confirmed in both turns';
+  const rate = median(rounds.map((i) => f.rates[i]! / off.rates[i]!));
+  const cpu = median(rounds.map((i) => f.turns[i]! / off.turns[i]!));
   return `median of the rounds' ratios to off: throughput ${percent(rate)}, CPU per order ${percent(cpu)}`;
 }
 
@@ -183,7 +187,10 @@ try {
   );
   for (const c of configs) await drive(urls.get(c.group)!, 2);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const c of configs) await drive(urls.get(c.group)!, DURATION_S, figures.get(c.group), c.group);
+    for (let k = 0; k < configs.length; k++) {
+      const c = configs[(round + k) % configs.length]!;
+      await drive(urls.get(c.group)!, DURATION_S, figures.get(c.group), c.group);
+    }
   }
   console.log(
     `${new Date().toISOString()} (load average ${loadavg()[0]!.toFixed(1)}): POST /orders, ${CONNECTIONS} connections, ${ROUNDS} turns of ${DURATION_S} s per configuration, ` +
