@@ -15,8 +15,7 @@ export default {
   ],
   testPathIgnorePatterns: ['/node_modules/'],
   testTimeout: 30_000,
-  // One worker per core, where Jest's default leaves one core free: most suites wait on the processes
-  // they start (PostgreSQL, replicas, Prometheus, Chromium), so on 2 cores two workers ran the whole
-  // suite in 520 s instead of ~760 s. Workers rarely meet on a port: child processes get theirs at random below the ephemeral range (child-server's freePort), checked by binding.
-  maxWorkers: '100%',
+  // Jest's default worker count (one core left free: one worker on 2 cores). Two workers on 2 cores ran
+  // the suite in 488-520 s instead of ~760 s, but two whole-platform e2e suites at once overloaded the
+  // machine: in a CI run local.e2e's pod-kill lost 4 of 347 orders to 504s (README, Testing).
 };
