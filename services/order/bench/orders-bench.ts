@@ -4,11 +4,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { freePort } from '@self-healing-shop/child-server';
 import { startEmbeddedPostgres } from '@self-healing-shop/embedded-postgres';
 import { cpuByGroup, cpuDelta } from './cpu-usage.ts';
 import { ORDER_REQUESTS } from './order-requests.ts';
@@ -32,17 +32,6 @@ const childNames = new Map<number, string>();
 // BENCH_CPU_PROF=order (or inventory,notification): those processes write a V8 CPU profile on exit into
 // BENCH_CPU_PROF_DIR (default: the working directory), to open in Chrome DevTools or speedscope.
 const PROFILED = new Set((process.env.BENCH_CPU_PROF ?? '').split(',').filter(Boolean));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 async function start(name: string, script: string, env: Record<string, string>): Promise<string> {
   const port = await freePort();

@@ -5,11 +5,11 @@
 // to an OTLP/HTTP sink in this process that discards them. Never fails on timing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { freePort } from '@self-healing-shop/child-server';
 import pg from 'pg';
 import { TRACING_ENV } from '@self-healing-shop/contracts';
 import { startEmbeddedPostgres } from '@self-healing-shop/embedded-postgres';
@@ -25,17 +25,6 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SERVICES = ['order', 'inventory', 'notification'];
 const children: ChildProcess[] = [];
 const childNames = new Map<number, string>();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 async function start(group: string, service: string, env: Record<string, string>): Promise<string> {
   const port = await freePort();

@@ -1,7 +1,7 @@
 // The kit's own CLIENT span per database query, made only inside a recorded span. It replaces
 // @opentelemetry/instrumentation-pg, which wrapped every query and every pool checkout of every request,
 // traced or not, and updated OpenTelemetry pool metrics on each pool event that nothing here exports
-// (about 1–1.5 % of each service's CPU in the order benchmark's profiles, services/order/README.md,
+// (1–2 % of each service's CPU in the order benchmark's profiles, services/order/README.md,
 // "Tracing"), and needed module hooks at start-up. Names and attributes follow that instrumentation
 // and the database semantic conventions. One difference: a `pool.query` span starts when the query is
 // asked for, so it includes the wait for a free connection, where instrumentation-pg timed only the
