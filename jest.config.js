@@ -15,7 +15,6 @@ export default {
   ],
   testPathIgnorePatterns: ['/node_modules/'],
   testTimeout: 30_000,
-  // Jest's default worker count (one core left free: one worker on 2 cores). Two workers on 2 cores ran
-  // the suite in 488-520 s instead of ~760 s, but two whole-platform e2e suites at once overloaded the
-  // machine: in a CI run local.e2e's pod-kill lost 4 of 347 orders to 504s (README, Testing).
+  // Two lanes: the whole-platform suites one at a time, the rest beside them (packages/jest-lanes).
+  runner: '<rootDir>/packages/jest-lanes/src/runner.js',
 };
