@@ -3,7 +3,7 @@
 // Each kill is split into phases: kill -> process started (the runtime's `started` event) -> listening
 // (the replica's own `listening` log line) -> ready (the runtime's `ready` event, from the probes).
 // Runs the real platform (k8s/base, services/*) on free ports in a temporary folder; prints figures,
-// never fails on timing.  Usage: pnpm --filter @self-healing-shop/local-runtime bench [-- --kills 10 --load-kills 5 --rate 50]
+// never fails on timing.  Usage: pnpm --filter @self-healing-shop/local-runtime bench [-- --kills 10 --load-kills 5 --rate 50 --no-bundle]
 import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     kills: { type: 'string', default: '10' },
     'load-kills': { type: 'string', default: '5' },
     rate: { type: 'string', default: '50' },
+    // Replicas from their sources (node services/<name>/src/main.ts), as before bundles: to compare.
+    'no-bundle': { type: 'boolean', default: false },
   },
 });
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -169,6 +171,7 @@ const runtime = await startRuntime({
   postgres: { port: await freePort() },
   prometheus: false,
   console: false,
+  bundle: !values['no-bundle'],
   logger: pino({ level: 'warn' }),
 });
 try {
@@ -176,7 +179,8 @@ try {
   await allReady(runtime);
   console.log(
     `${new Date().toISOString()}: platform ready in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
-      `(${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)})`,
+      `(${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}; replicas run ` +
+      `${values['no-bundle'] ? 'their sources' : 'their bundles'})`,
   );
 
   const mttr: Recovery[] = [];

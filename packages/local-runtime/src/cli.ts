@@ -16,10 +16,11 @@ import type { UpOptions } from './cli/up.ts';
 const USAGE = `usage: node packages/local-runtime/src/cli.ts <command> [options]
 
 commands:
-  up [--foreground] [--k8s-dir k8s/base] [--no-prometheus] [--no-console] [--timeout 180]
+  up [--foreground] [--k8s-dir k8s/base] [--no-prometheus] [--no-console] [--no-bundle] [--timeout 180]
                           start the platform; returns once every Deployment is ready (the runtime
                           keeps running in the background, log in .data/runtime.log); --foreground
-                          stays attached and prints events until Ctrl-C
+                          stays attached and prints events until Ctrl-C; --no-bundle runs each replica
+                          from services/<name>/src/main.ts instead of its bundle (slower to start)
   down                    stop it: replicas drain (preStop, SIGTERM, grace), the console, Prometheus, Alertmanager and PostgreSQL stop; data is kept
   status [--json]         workloads ready/desired and every replica (postgres-0 too): phase, readiness, restarts, age;
                           the alerts firing in Alertmanager
@@ -61,6 +62,7 @@ const OPTIONS = {
   'data-dir': { type: 'string' },
   'no-prometheus': { type: 'boolean', default: false },
   'no-console': { type: 'boolean', default: false },
+  'no-bundle': { type: 'boolean', default: false },
   timeout: { type: 'string', default: '180' },
   json: { type: 'boolean', default: false },
   'no-follow': { type: 'boolean', default: false },
@@ -103,6 +105,7 @@ function upOptions(values: Values): UpOptions {
     dataDir: values['data-dir'],
     prometheus: !values['no-prometheus'],
     console: !values['no-console'],
+    bundle: !values['no-bundle'],
     timeoutMs: positive('timeout', values.timeout) * 1000,
     ...(values['hpa-interval'] === undefined
       ? {}

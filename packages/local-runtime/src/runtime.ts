@@ -107,9 +107,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         () => undefined,
         (error: unknown) => error,
       );
-    const database = step(logger, 'postgres', () => parts.startDatabase()).then(() =>
-      step(logger, 'deployments', () => parts.startDeployments()),
-    );
+    const bundles = step(logger, 'bundles', () => parts.prepareBundles());
+    const database = step(logger, 'postgres', () => parts.startDatabase()).then(async () => {
+      await bundles;
+      return step(logger, 'deployments', () => parts.startDeployments());
+    });
     // Both settle before anything is stopped, so no Prometheus starts after the clean-up.
     const [started, prometheusFailure] = await Promise.all([
       database.then(

@@ -22,6 +22,8 @@ export interface UpOptions {
   readonly prometheus: boolean;
   readonly console: boolean;
   readonly timeoutMs: number;
+  /** Replicas run their service's bundle (false: its sources). */
+  readonly bundle: boolean;
   readonly ports: UpPorts;
   /** How often the HorizontalPodAutoscalers decide (Kubernetes: 15 s). */
   readonly hpaIntervalMs?: number;
@@ -210,6 +212,7 @@ async function runInForeground(options: UpOptions): Promise<number> {
       rootDir: repoRoot,
       plan,
       ...(options.hpaIntervalMs === undefined ? {} : { hpaIntervalMs: options.hpaIntervalMs }),
+      bundle: options.bundle,
       logger,
     });
   } catch (error) {

@@ -30,6 +30,7 @@ import { registerTraceMetrics } from '../tracing/trace-metrics.ts';
 import { rolloutTarget } from '../control-plane/rollout-target.ts';
 import { TraceStore } from '../tracing/trace-store.ts';
 import type { TraceStoreOptions } from '../tracing/trace-store.ts';
+import { ServiceBundles } from './bundles.ts';
 import type { RuntimePlan } from './plan.ts';
 
 const HOST = '127.0.0.1';
@@ -38,8 +39,13 @@ const DATABASE_START_TIMEOUT_MS = 60_000;
 
 /** How the runtime runs what the plan says (tests replace the command, the back-off and the clock of the HPA). */
 export interface AssemblyOptions {
-  /** How to run a replica (default `node services/<service>/src/main.ts`); tests run a fixture. */
+  /** How to run a replica (default `node` on the service's bundle, see `bundle`); tests run a fixture. */
   readonly command?: (spec: DeploymentSpec) => { readonly command: string; readonly args: readonly string[] };
+  /**
+   * Replicas run their service's sources bundled into one file, rebuilt when a source changes (default
+   * true, start-up/bundles.ts); false runs `node services/<service>/src/main.ts`.
+   */
+  readonly bundle?: boolean;
   /** Added to every replica's environment, last. */
   readonly env?: Readonly<Record<string, string>>;
   readonly hpaIntervalMs?: number;
@@ -95,6 +101,7 @@ export class RuntimeAssembly {
   readonly #logger: Logger;
   readonly #endpoints = new Map<string, Endpoints>();
   readonly #cleanups: Array<() => Promise<void>> = [];
+  readonly #bundles: ServiceBundles;
   #filesPending = false;
 
   constructor(plan: RuntimePlan, options: AssemblyOptions, logger: Logger) {
@@ -102,6 +109,7 @@ export class RuntimeAssembly {
     this.#options = options;
     this.#logger = logger;
     this.traces = new TraceStore(options.traces);
+    this.#bundles = new ServiceBundles(plan.rootDir, logger);
   }
 
   get databaseUrl(): string | null {
@@ -295,6 +303,16 @@ export class RuntimeAssembly {
     this.#cleanups.push(() => handle.close());
   }
 
+  /**
+   * Step, beside the database's start: each service's bundle made or found up to date, so the first
+   * replicas do not wait for it (they would build it themselves otherwise).
+   */
+  async prepareBundles(): Promise<void> {
+    if (this.#options.command || this.#options.bundle === false) return;
+    const services = new Set(this.plan.deployments.map((spec) => spec.service));
+    await Promise.all([...services].map((service) => this.#bundles.entry(service)));
+  }
+
   /** Step: every Deployment's controller, which starts its replicas. */
   startDeployments(): void {
     for (const spec of this.plan.deployments) {
@@ -380,7 +398,11 @@ export class RuntimeAssembly {
     Object.assign(env, this.#options.env);
     const { command, args } = this.#options.command?.(spec) ?? {
       command: process.execPath,
-      args: [path.join(this.plan.rootDir, 'services', spec.service, 'src', 'main.ts')],
+      args: [
+        this.#options.bundle === false
+          ? this.#bundles.source(spec.service)
+          : await this.#bundles.entry(spec.service),
+      ],
     };
     const logFile = path.join(this.plan.logsDir, `${replica.name}.log`);
     return { port, launch: { command, args, cwd: this.plan.rootDir, env, logFile } };
