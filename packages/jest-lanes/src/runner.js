@@ -4,7 +4,7 @@
 // the remaining workers (at least one). Two platforms at once overloaded a 2-core machine (a CI run lost
 // 4 of 347 orders to 504s), while one platform beside the unit and service suites keeps both cores busy
 // without that. `--runInBand` (and `--detectOpenHandles`, which needs it) still runs everything in one
-// process, one suite after the other, as does a run of a single suite.
+// process, one suite after the other.
 import TestRunner from 'jest-runner';
 
 const PLATFORM_SUITE = /\.(e2e|integration)\.test\.[cm]?[jt]s$/;
@@ -35,13 +35,18 @@ export default class LanesRunner {
     const { runInBand, detectOpenHandles } = this.globalConfig;
     const platform = tests.filter((test) => PLATFORM_SUITE.test(test.path));
     const rest = tests.filter((test) => !PLATFORM_SUITE.test(test.path));
-    if (runInBand || detectOpenHandles || platform.length === 0 || rest.length === 0) {
-      // One lane: Jest's own choice (in band for one worker or one suite, else its worker pool).
-      return this.single.runTests(tests, watcher, options);
-    }
-    await Promise.all([
+    // Asked for one process: every suite in it, one after the other. Only platform suites: still one at
+    // a time. No platform suite: Jest's own choice. Jest's `options.serial` is not followed otherwise:
+    // it is true whenever maxWorkers is 1, which is the default on 2 cores, where the lanes matter most.
+    if (runInBand || detectOpenHandles) return this.single.runTests(tests, watcher, options);
+    if (rest.length === 0) return this.platform.runTests(platform, watcher, options);
+    if (platform.length === 0) return this.single.runTests(tests, watcher, options);
+    // Both lanes run to their end before a failure of either is passed on, so no worker is left running.
+    const lanes = await Promise.allSettled([
       this.platform.runTests(platform, watcher, { serial: false }),
       this.rest.runTests(rest, watcher, { serial: false }),
     ]);
+    const failed = lanes.find((lane) => lane.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }

@@ -12,11 +12,12 @@ const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../../..');
 
-async function runFixtures(maxWorkers: number): Promise<string[]> {
+async function runFixtures(maxWorkers: number, only?: string): Promise<string[]> {
   const dir = mkdtempSync(path.join(tmpdir(), 'jest-lanes-'));
   try {
     const log = path.join(dir, 'lanes.log');
-    writeFileSync(log, '');
+    // A run of the platform suites alone: the line they wait for from the other lane is there already.
+    writeFileSync(log, only ? 'start unit\n' : '');
     const config = {
       rootDir: path.join(here, 'fixtures'),
       testMatch: ['<rootDir>/*.test.mjs'],
@@ -33,6 +34,7 @@ async function runFixtures(maxWorkers: number): Promise<string[]> {
         JSON.stringify(config),
         `--maxWorkers=${maxWorkers}`,
         '--ci',
+        ...(only ? [only] : []),
       ],
       { env: { ...process.env, LANES_LOG: log }, timeout: 60_000 },
     );
@@ -60,4 +62,12 @@ describe('the lanes runner', () => {
       ]).toContainEqual(platformLines(lines));
     },
   );
+
+  it('runs platform suites one at a time when they are all there is to run (maxWorkers 3)', async () => {
+    const lines = await runFixtures(3, '\\.e2e\\.test\\.mjs$');
+    expect([
+      ['start unit', 'start first', 'end first', 'start second', 'end second'],
+      ['start unit', 'start second', 'end second', 'start first', 'end first'],
+    ]).toContainEqual(lines);
+  });
 });

@@ -2,7 +2,15 @@
 // when it cannot be bundled. A throwaway repository with one service and one CommonJS dependency.
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -15,9 +23,10 @@ const roots: string[] = [];
 afterAll(() => roots.forEach((root) => rmSync(root, { recursive: true, force: true })));
 
 /** A repository: services/shop/src/main.ts imports a sibling and a CommonJS package that requires `node:os`. */
-function repository(): string {
-  const root = mkdtempSync(path.join(tmpdir(), 'bundles-'));
+function repository(parent = tmpdir()): string {
+  const root = mkdtempSync(path.join(parent, 'bundles-'));
   roots.push(root);
+  writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'shop-root', type: 'module' }));
   mkdirSync(path.join(root, 'services/shop/src'), { recursive: true });
   mkdirSync(path.join(root, 'node_modules/platform-name'), { recursive: true });
   writeFileSync(path.join(root, 'pnpm-lock.yaml'), "lockfileVersion: '9.0'\n");
@@ -73,7 +82,7 @@ describe('ServiceBundles', () => {
     const { logger } = recorder();
     const bundles = new ServiceBundles(root, logger, path.join(root, 'cache'));
     const entry = await bundles.entry('shop');
-    expect(entry).toBe(path.join(root, 'cache', 'shop.mjs'));
+    expect(path.relative(root, entry)).toMatch(/^cache\/shop\.[0-9a-f]{12}\.mjs$/);
     expect(readFileSync(entry, 'utf8')).toContain('services/shop/src/greeting.ts');
     expect(await output(entry)).toBe('hello string');
   });
@@ -111,6 +120,55 @@ describe('ServiceBundles', () => {
     touch(path.join(root, 'node_modules/.modules.yaml'), 'layoutVersion: 5\n');
     expect(await output(await bundles.entry('shop'))).toBe('hello changed');
     expect(messages().filter((m) => m === 'service bundled')).toHaveLength(2);
+  });
+
+  it('rebuilds after an edit that carries an older modification time (cp -p, rsync -a, tar x)', async () => {
+    const root = repository();
+    const { logger } = recorder();
+    const bundles = new ServiceBundles(root, logger, path.join(root, 'cache'));
+    await bundles.entry('shop');
+    const greeting = path.join(root, 'services/shop/src/greeting.ts');
+    writeFileSync(greeting, "export const greeting: string = 'good day';\n");
+    const earlier = new Date(Date.now() - 60_000);
+    utimesSync(greeting, earlier, earlier);
+    expect(await output(await bundles.entry('shop'))).toBe('good day string');
+  });
+
+  it('rebuilds when a package.json above the sources changes (exports, type, imports)', async () => {
+    const root = repository();
+    const { logger, messages } = recorder();
+    const bundles = new ServiceBundles(root, logger, path.join(root, 'cache'));
+    await bundles.entry('shop');
+    touch(
+      path.join(root, 'package.json'),
+      JSON.stringify({ name: 'shop-root', type: 'module', version: '2.0.0' }),
+    );
+    await bundles.entry('shop');
+    expect(messages().filter((m) => m === 'service bundled')).toHaveLength(2);
+  });
+
+  it('tracks the sources of a checkout that itself sits under a node_modules folder', async () => {
+    const parent = mkdtempSync(path.join(tmpdir(), 'bundles-parent-'));
+    roots.push(parent);
+    mkdirSync(path.join(parent, 'node_modules'));
+    const root = repository(path.join(parent, 'node_modules'));
+    const { logger } = recorder();
+    const bundles = new ServiceBundles(root, logger, path.join(root, 'cache'));
+    await bundles.entry('shop');
+    touch(path.join(root, 'services/shop/src/greeting.ts'), "export const greeting: string = 'hey';\n");
+    expect(await output(await bundles.entry('shop'))).toBe('hey string');
+  });
+
+  it('gives two runtimes of one checkout building at once a whole bundle each', async () => {
+    const root = repository();
+    const { logger, messages } = recorder();
+    const cache = path.join(root, 'cache');
+    const entries = await Promise.all(
+      [1, 2, 3].map(() => new ServiceBundles(root, logger, cache).entry('shop')),
+    );
+    for (const entry of entries) expect(await output(entry)).toBe('hello string');
+    expect(messages().filter((m) => m.startsWith('cannot bundle'))).toEqual([]);
+    expect(readdirSync(cache).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
   it('reuses the bundle in a checkout installed without pnpm (no .modules.yaml)', async () => {

@@ -261,7 +261,10 @@ function daemonSteps(logFile: string, since: number, printed: Set<string>): stri
     const key = `${entry.time}:${entry.step ?? entry.msg}`;
     if (printed.has(key)) continue;
     if (entry.step !== undefined) lines.push(stepLine(`daemon: ${entry.step}`, entry.ms ?? 0));
-    else if ((entry.level ?? 0) === 40 && entry.msg?.includes('postgres data folder moved')) {
+    else if (
+      (entry.level ?? 0) === 40 &&
+      (entry.msg?.includes('postgres data folder moved') || entry.msg?.startsWith('cannot bundle'))
+    ) {
       lines.push(`  note: ${prettyLine(line, false)}`);
     } else continue;
     printed.add(key);
