@@ -47,6 +47,17 @@ describe('the platform on the local runtime', () => {
     });
   }, 30_000);
 
+  it("runs every service's replicas from its bundle, not from its sources", async () => {
+    const started = runtime.events
+      .after(0)
+      .filter((e) => e.type === 'started' && !e.replica?.startsWith('postgres'));
+    expect(started.length).toBeGreaterThanOrEqual(6);
+    for (const event of started)
+      expect(event.reason).toMatch(
+        / runs node_modules\/\.cache\/local-runtime\/bundles\/(order|inventory|notification)\.[0-9a-f]{12}\.mjs$/,
+      );
+  });
+
   it('replaces a SIGKILLed replica with one that becomes ready', async () => {
     const victim = ready('order')[0]!;
     const from = runtime.events.lastSeq;

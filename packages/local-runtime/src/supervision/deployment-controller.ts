@@ -92,7 +92,11 @@ export class DeploymentController implements WorkloadController {
     this.#history.set(1, { spec: deps.spec, revision: 1 });
     this.#hooks = {
       spawned: (replica) => {
-        this.#event({ type: 'started', replica, reason: `pid ${replica.pid} port ${replica.port}` });
+        this.#event({
+          type: 'started',
+          replica,
+          reason: `pid ${replica.pid} port ${replica.port} runs ${replica.program}`,
+        });
         this.#deps.changed();
       },
       readyChanged: (replica, ready, byProbe) => {

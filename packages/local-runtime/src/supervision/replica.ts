@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import path from 'node:path';
 import type { ReplicaPhase } from '@self-healing-shop/contracts';
 import type { PodSpec, ProbeSpec } from '../manifests/deployment-spec.ts';
 import { httpProbe, ProbeLoop } from './probe.ts';
@@ -54,6 +55,8 @@ export class Replica {
   readonly createdAt = Date.now();
   port: number | null = null;
   pid: number | null = null;
+  /** What the process runs (its first argument, relative to its working folder): a bundle, main.ts, a fixture. */
+  program: string | null = null;
   phase: ReplicaPhase = 'starting';
   ready = false;
   startedAt: number | null = null;
@@ -100,6 +103,7 @@ export class Replica {
     }
     this.port = port;
     this.startedAt = Date.now();
+    this.program = path.relative(launch.cwd, path.resolve(launch.cwd, launch.args[0] ?? launch.command));
     const log = openSync(launch.logFile, 'a');
     try {
       this.#child = spawn(launch.command, launch.args, {
