@@ -65,6 +65,24 @@ async function run(c: HttpClient, total: number, concurrency: number, prefix: st
   return errors;
 }
 
+/**
+ * Rounds of 20 calls until one passes without an error, the circuit closed: the state the test starts
+ * from (on a busy machine a 200 ms attempt can time out while warming up, which is not what it tests).
+ * Circuit changes seen while warming up are forgotten.
+ */
+async function warmUp(c: HttpClient, states: CircuitState[]): Promise<void> {
+  for (let round = 0; round < 5; round++) {
+    const errors = await run(c, 20, 5, `warm-${round}`);
+    if (errors.length === 0 && c.circuitState === 'closed') {
+      states.length = 0;
+      return;
+    }
+  }
+  throw new Error(
+    '5 warm-up rounds of 20 calls each had errors: the machine is too busy for 200 ms attempts',
+  );
+}
+
 describe('gray failures behind a per-connection round-robin Service', () => {
   it('loses at most 0.5 % of calls and keeps the circuit closed while one of two replicas is frozen', async () => {
     const { replicas, proxy } = await twoReplicas();
@@ -100,7 +118,7 @@ describe('gray failures behind a per-connection round-robin Service', () => {
       deadlineMs: 600,
       hedging: { maxHedgedAttempts: 1, delayMs: 50 },
     });
-    expect(await run(c, 20, 5, 'warm')).toEqual([]);
+    await warmUp(c, states);
     for (const replica of replicas) replica.freeze();
     const errors = await run(c, 40, 10, 'frozen');
     expect(states).toContain('open');
@@ -110,7 +128,7 @@ describe('gray failures behind a per-connection round-robin Service', () => {
   it('opens the circuit when both replicas are down (every connection reset behind the proxy)', async () => {
     const { replicas, proxy } = await twoReplicas();
     const { client: c, states } = client(proxy, GRAY_POLICY);
-    expect(await run(c, 20, 5, 'warm')).toEqual([]);
+    await warmUp(c, states);
     for (const replica of replicas) replica.crash();
     const errors = await run(c, 40, 5, 'down');
     expect(states).toContain('open');
