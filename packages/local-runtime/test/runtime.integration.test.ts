@@ -388,3 +388,62 @@ spec:
     });
   });
 });
+
+describe('local runtime rolling out over a crash-looping revision', () => {
+  let runtime: Runtime;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'runtime-fix-forward-'));
+    await writeFile(
+      path.join(dir, 'steady.yaml'),
+      `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: steady }
+spec:
+  replicas: 2
+  template:
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+        - name: app
+          ports: [{ name: http, containerPort: 8080 }]
+          readinessProbe: { httpGet: { path: /ready, port: http }, periodSeconds: 1 }
+`,
+    );
+    runtime = await startRuntime({
+      rootDir: repoRoot,
+      k8sDir: dir,
+      dataDir: path.join(dir, 'data'),
+      controlPort: 0,
+      frontPorts: {},
+      postgres: false,
+      prometheus: false,
+      console: false,
+      command: fixtureCommand,
+      backoff: { initialMs: 200, maxMs: 5_000, resetAfterMs: 600_000 },
+      logger: silent,
+    });
+  });
+
+  afterAll(async () => {
+    await runtime?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  // A broken release, then its fix before the progress deadline: the surge replica of the broken
+  // revision waits in back-off, which keeps the Deployment at desired + maxSurge until it is removed.
+  it('replaces the waiting replica of a broken revision with the next revision', async () => {
+    const steady = runtime.controllers.get('steady')!;
+    await waitFor(() => steady.status().readyReplicas === 2, '2 ready replicas');
+    // Never ready: it crashes 300 ms after its start, before its /ready would answer 200.
+    steady.rollout({ env: { CRASH_AFTER_MS: '300', READY_DELAY_MS: '60000' } });
+    await nextEvent(runtime.events, 0, (e) => e.type === 'backoff', 'the broken revision backing off');
+    steady.rollout({ env: { CRASH_AFTER_MS: '0', READY_DELAY_MS: '0' } });
+    await waitFor(() => {
+      const status = steady.status();
+      return status.updatedReplicas === 2 && status.readyReplicas === 2 && status.replicas === 2;
+    }, 'the fixed revision rolled out: 2 updated, 2 ready, nothing else');
+    expect(runtime.replicas().filter((r) => r.phase === 'backoff')).toEqual([]);
+  });
+});

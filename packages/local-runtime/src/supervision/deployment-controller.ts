@@ -364,6 +364,8 @@ export class DeploymentController implements WorkloadController {
       if (backoff) clearTimeout(backoff.timer);
       this.#backoffTimers.delete(replica);
       this.replicas = this.replicas.filter((r) => r !== replica);
+      // Gone at once, so its room (maxSurge) is free now: one more pass may create a replica.
+      this.#reconcile();
       return;
     }
     this.#event({ type: 'killed', replica, reason });
