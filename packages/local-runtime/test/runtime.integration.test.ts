@@ -317,27 +317,26 @@ describe('local runtime with fixture services', () => {
   });
 });
 
-describe('local runtime with a crashing replica', () => {
+/** A runtime of one fixture Deployment (`<name>.yaml`: its container), with a short back-off; stopped after the tests. */
+function fixtureDeployment(name: string, replicas: number, container: string): { runtime: () => Runtime } {
   let runtime: Runtime;
   let dir: string;
-
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'runtime-crash-'));
+    dir = await mkdtemp(path.join(os.tmpdir(), `runtime-${name}-`));
     await writeFile(
-      path.join(dir, 'crasher.yaml'),
+      path.join(dir, `${name}.yaml`),
       `apiVersion: apps/v1
 kind: Deployment
-metadata: { name: crasher }
+metadata: { name: ${name} }
 spec:
-  replicas: 1
+  replicas: ${replicas}
   template:
     spec:
       terminationGracePeriodSeconds: 1
       containers:
         - name: app
           ports: [{ name: http, containerPort: 8080 }]
-          env: [{ name: CRASH_AFTER_MS, value: "50" }]
-`,
+${container}`,
     );
     runtime = await startRuntime({
       rootDir: repoRoot,
@@ -353,13 +352,18 @@ spec:
       logger: silent,
     });
   });
-
   afterAll(async () => {
     await runtime?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
+  return { runtime: () => runtime };
+}
+
+describe('local runtime with a crashing replica', () => {
+  const fixture = fixtureDeployment('crasher', 1, '          env: [{ name: CRASH_AFTER_MS, value: "50" }]\n');
 
   it('backs off with growing delays, replacing only once each delay has passed', async () => {
+    const runtime = fixture.runtime();
     await nextEvent(
       runtime.events,
       0,
@@ -390,50 +394,16 @@ spec:
 });
 
 describe('local runtime rolling out over a crash-looping revision', () => {
-  let runtime: Runtime;
-  let dir: string;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'runtime-fix-forward-'));
-    await writeFile(
-      path.join(dir, 'steady.yaml'),
-      `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: steady }
-spec:
-  replicas: 2
-  template:
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-        - name: app
-          ports: [{ name: http, containerPort: 8080 }]
-          readinessProbe: { httpGet: { path: /ready, port: http }, periodSeconds: 1 }
-`,
-    );
-    runtime = await startRuntime({
-      rootDir: repoRoot,
-      k8sDir: dir,
-      dataDir: path.join(dir, 'data'),
-      controlPort: 0,
-      frontPorts: {},
-      postgres: false,
-      prometheus: false,
-      console: false,
-      command: fixtureCommand,
-      backoff: { initialMs: 200, maxMs: 5_000, resetAfterMs: 600_000 },
-      logger: silent,
-    });
-  });
-
-  afterAll(async () => {
-    await runtime?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const fixture = fixtureDeployment(
+    'steady',
+    2,
+    '          readinessProbe: { httpGet: { path: /ready, port: http }, periodSeconds: 1 }\n',
+  );
 
   // A broken release, then its fix before the progress deadline: the surge replica of the broken
   // revision waits in back-off, which keeps the Deployment at desired + maxSurge until it is removed.
   it('replaces the waiting replica of a broken revision with the next revision', async () => {
+    const runtime = fixture.runtime();
     const steady = runtime.controllers.get('steady')!;
     await waitFor(() => steady.status().readyReplicas === 2, '2 ready replicas');
     // Never ready: it crashes 300 ms after its start, before its /ready would answer 200.
