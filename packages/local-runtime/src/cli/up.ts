@@ -247,8 +247,16 @@ function failureOf(logFile: string, since: number): string {
   return chosen.map((line) => `  ${prettyLine(line, false)}`).join('\n');
 }
 
-/** The daemon's start-up steps logged since `since` (its runtime.log), not yet printed. */
-function daemonSteps(logFile: string, since: number, printed: Set<string>): string[] {
+/**
+ * The daemon's start-up steps and warnings logged since `since` (its runtime.log), not yet printed;
+ * `shown` are warnings `up` printed itself already (the plan's notes, which the daemon logs again).
+ */
+function daemonSteps(
+  logFile: string,
+  since: number,
+  printed: Set<string>,
+  shown: ReadonlySet<string>,
+): string[] {
   const lines: string[] = [];
   for (const line of lastLogLines(logFile, 400)) {
     let entry: { time?: number; step?: string; ms?: number; msg?: string; level?: number };
@@ -261,10 +269,7 @@ function daemonSteps(logFile: string, since: number, printed: Set<string>): stri
     const key = `${entry.time}:${entry.step ?? entry.msg}`;
     if (printed.has(key)) continue;
     if (entry.step !== undefined) lines.push(stepLine(`daemon: ${entry.step}`, entry.ms ?? 0));
-    else if (
-      (entry.level ?? 0) === 40 &&
-      (entry.msg?.includes('postgres data folder moved') || entry.msg?.startsWith('cannot bundle'))
-    ) {
+    else if ((entry.level ?? 0) >= 40 && !shown.has(entry.msg ?? '')) {
       lines.push(`  note: ${prettyLine(line, false)}`);
     } else continue;
     printed.add(key);
@@ -312,6 +317,8 @@ async function runDetached(options: UpOptions, argv: readonly string[]): Promise
   if (!plan) return 1;
   const since = Date.now();
   const child = await spawnDaemon(paths, plan, argv);
+  // The daemon outlives `up` whatever it returns (ready, not ready in time): `up` must not wait for it.
+  child.unref();
   let exited: string | undefined;
   child.on('exit', (code, signal) => (exited = signal ?? `code ${code}`));
   console.log(`starting the local runtime (pid ${child.pid}, log ${shown(paths.logFile)})`);
@@ -319,9 +326,10 @@ async function runDetached(options: UpOptions, argv: readonly string[]): Promise
   const deadline = Date.now() + options.timeoutMs;
   const reported = new Map<string, string>();
   const printed = new Set<string>();
+  const shownNotes = new Set(plan.notes);
   let info: RuntimeInfo | undefined;
   for (;;) {
-    for (const line of daemonSteps(paths.logFile, since, printed)) console.log(line);
+    for (const line of daemonSteps(paths.logFile, since, printed, shownNotes)) console.log(line);
     if (exited !== undefined) {
       console.error(`the runtime stopped while starting (${exited}):\n${failureOf(paths.logFile, since)}`);
       console.error(`full log: ${paths.logFile}`);
@@ -352,7 +360,6 @@ async function runDetached(options: UpOptions, argv: readonly string[]): Promise
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  child.unref();
   console.log(`ready in ${elapsed()}`);
   printUrls(info!);
   return 0;
