@@ -191,4 +191,19 @@ describe('ServiceBundles', () => {
       'cannot bundle shop: its replicas run services/shop/src/main.ts (slower to start)',
     );
   });
+
+  it('says why once per error while a crash-looping replica asks again and again', async () => {
+    const root = repository();
+    const { logger, messages } = recorder();
+    const main = path.join(root, 'services/shop/src/main.ts');
+    touch(main, "import { missing } from './gone.ts';\nmissing();\n");
+    const bundles = new ServiceBundles(root, logger, path.join(root, 'cache'));
+    for (let start = 0; start < 3; start++) expect(await bundles.entry('shop')).toBe(main);
+    const cannot = () => messages().filter((m) => m.startsWith('cannot bundle'));
+    expect(cannot()).toHaveLength(1);
+    // Another error is said again.
+    touch(main, "import { missing } from './also-gone.ts';\nmissing();\n");
+    await bundles.entry('shop');
+    expect(cannot()).toHaveLength(2);
+  });
 });

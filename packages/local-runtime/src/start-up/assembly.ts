@@ -405,7 +405,9 @@ export class RuntimeAssembly {
       ],
     };
     const logFile = path.join(this.plan.logsDir, `${replica.name}.log`);
-    return { port, launch: { command, args, cwd: this.plan.rootDir, env, logFile } };
+    // The script node runs, relative to the repository (a bundle, main.ts or a test's fixture).
+    const program = path.relative(this.plan.rootDir, path.resolve(this.plan.rootDir, args[0] ?? command));
+    return { port, launch: { command, args, cwd: this.plan.rootDir, env, logFile, program } };
   }
 
   /** Routing follows readiness synchronously; files (scrape targets, pids) are rewritten once per tick. */

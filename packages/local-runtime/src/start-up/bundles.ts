@@ -21,6 +21,8 @@ export class ServiceBundles {
   readonly #logger: Logger;
   /** One freshness check or build at a time per service: replicas starting together share it. */
   readonly #pending = new Map<string, Promise<string>>();
+  /** The last build error said per service: a crash-looping replica retries the build at each start, warned once. */
+  readonly #failures = new Map<string, string>();
 
   constructor(rootDir: string, logger: Logger, cacheDir = defaultCacheDir(rootDir)) {
     this.#rootDir = rootDir;
@@ -50,10 +52,14 @@ export class ServiceBundles {
     const started = Date.now();
     try {
       const bundle = await this.#build(service, manifestFile, started);
+      this.#failures.delete(service);
       this.#logger.info({ service, bundle, ms: Date.now() - started }, 'service bundled');
       return bundle;
     } catch (error) {
       const source = this.source(service);
+      const said = error instanceof Error ? error.message : String(error);
+      if (this.#failures.get(service) === said) return source;
+      this.#failures.set(service, said);
       this.#logger.warn(
         { service, err: error },
         `cannot bundle ${service}: its replicas run ${path.relative(this.#rootDir, source)} (slower to start)`,

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import path from 'node:path';
 import type { ReplicaPhase } from '@self-healing-shop/contracts';
 import type { PodSpec, ProbeSpec } from '../manifests/deployment-spec.ts';
 import { httpProbe, ProbeLoop } from './probe.ts';
@@ -19,6 +18,8 @@ export interface ProcessLaunch {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
   readonly logFile: string;
+  /** What it runs, as the `started` event names it (a Deployment's replica: its bundle or main.ts). */
+  readonly program?: string;
   /** Run as this user (PostgreSQL refuses to run as root). */
   readonly uid?: number;
   readonly gid?: number;
@@ -55,7 +56,7 @@ export class Replica {
   readonly createdAt = Date.now();
   port: number | null = null;
   pid: number | null = null;
-  /** What the process runs (its first argument, relative to its working folder): a bundle, main.ts, a fixture. */
+  /** What the process runs, when its launch says (`ProcessLaunch.program`). */
   program: string | null = null;
   phase: ReplicaPhase = 'starting';
   ready = false;
@@ -103,7 +104,7 @@ export class Replica {
     }
     this.port = port;
     this.startedAt = Date.now();
-    this.program = path.relative(launch.cwd, path.resolve(launch.cwd, launch.args[0] ?? launch.command));
+    this.program = launch.program ?? null;
     const log = openSync(launch.logFile, 'a');
     try {
       this.#child = spawn(launch.command, launch.args, {
