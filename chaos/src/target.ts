@@ -61,6 +61,12 @@ export interface KillOptions {
   reason: string;
 }
 
+/** One replica's `GET /ready` body (ARCHITECTURE.md, HTTP contracts). */
+export interface Readiness {
+  status: 'healthy' | 'degraded' | 'unhealthy';
+  checks: Array<{ name: string; status: string; message?: string }>;
+}
+
 export type KillResult = { outcome: 'sent'; method: string } | { outcome: 'refused'; reason: string };
 
 export interface EventSubscription {
@@ -95,6 +101,11 @@ export interface Target {
    * Service proxy). Rejects with a TargetError naming the service, path and status on a non-2xx.
    */
   adminGet<T>(service: string, path: string): Promise<T>;
+  /**
+   * `GET /ready` of one replica (local: its port; Kubernetes: the API server's pod proxy). Rejects with a
+   * TargetError when it cannot be reached or answers anything but 200 (503: not ready).
+   */
+  readiness(replica: Replica): Promise<Readiness>;
   /** Fault-injection admin API of one replica. Returns the fault id. */
   injectFault(replica: Replica, fault: FaultSpec): Promise<string>;
   clearFaults(replica: Replica): Promise<void>;

@@ -136,6 +136,29 @@ describe('the Kubernetes target reaches the admin API through the API server pro
     expect(last.headers['x-admin-token']).toBe(ADMIN_TOKEN);
   });
 
+  it("reads one pod's readiness through the pod proxy, without the admin token; a 503 names the pod", async () => {
+    const [a, b] = (await target.listReplicas()).filter((r) => r.workload === 'order');
+    const degraded = {
+      status: 'degraded',
+      checks: [{ name: 'circuit:inventory', status: 'unhealthy', message: 'circuit open, probes in 900 ms' }],
+    };
+    kube.network.readiness.set(a!.name, { status: 200, body: degraded });
+    kube.network.readiness.set(b!.name, { status: 503, body: { status: 'unhealthy', checks: [] } });
+    try {
+      expect(await target.readiness(a!)).toEqual(degraded);
+      const last = kube.network.received.at(-1)!;
+      expect(last).toMatchObject({ pod: a!.name, method: 'GET', path: '/ready' });
+      expect(last.headers['x-admin-token']).toBeUndefined();
+      expect(kube.requests).toContainEqual({
+        method: 'GET',
+        path: `/api/v1/namespaces/shop/pods/${a!.name}:8080/proxy/ready`,
+      });
+      await expect(target.readiness(b!)).rejects.toThrow(`pod ${b!.name} (GET /ready) answered 503`);
+    } finally {
+      kube.network.readiness.clear();
+    }
+  });
+
   it('reaches a Terminating pod through the pod proxy while its container still serves', async () => {
     const victim = await replicaOf('order');
     kube.cluster.kubeletPaused = true;

@@ -28,6 +28,16 @@ async function waitFor(
   }
 }
 
+/** A port that was free a moment ago: nothing listens there. */
+function closedPort(): Promise<number> {
+  return new Promise<number>((done) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => done(port));
+    });
+  });
+}
+
 /** Whether `expected` appears in `actual` in this order (other items may come between). */
 function inOrder(actual: readonly string[], expected: readonly string[]): boolean {
   let i = 0;
@@ -110,7 +120,13 @@ describe('the local target against the real local runtime (fixture platform)', (
       expect(r.protected).toBe(false);
       const health = await fetch(`${r.url}/health`);
       expect(health.status).toBe(200);
+      expect(await target.readiness(r)).toEqual({ status: 'healthy', checks: [] });
     }
+    // A replica that does not answer: the error names it and what was asked.
+    const gone = { ...replicas[0]!, name: 'order-gone', url: `http://127.0.0.1:${await closedPort()}` };
+    await expect(target.readiness(gone)).rejects.toThrow(
+      new RegExp(`^GET ${gone.url}/ready \\(order-gone\\) failed: `),
+    );
   });
 
   it('streams a kill from the runtime: the old replica terminates and goes, a new one is added and ready', async () => {
@@ -387,13 +403,7 @@ describe('the local target against the real local runtime (fixture platform)', (
   });
 
   it('says to start the platform when the runtime is not there (exit 2)', async () => {
-    // A port that was free a moment ago: nothing listens there.
-    const closed = await new Promise<number>((done) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as AddressInfo;
-        server.close(() => done(port));
-      });
-    });
+    const closed = await closedPort();
     const result = await runCli(
       ['run', 'pod-kill', '--target', 'local', '--runtime-url', `http://127.0.0.1:${closed}`],
       {},

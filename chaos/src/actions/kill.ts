@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { formatDuration } from '@self-healing-shop/loadgen';
 import { RecoveryTracker, type Timeline } from '../recovery.ts';
 import { figuresOf, type RoundResult } from '../report/report.ts';
-import { atFullStrength } from '../target.ts';
+import { atFullStrength, type Readiness, type Target } from '../target.ts';
 import { pause, pollUntil, type ActionContext } from './context.ts';
 import type { Plan, Planner } from './victims.ts';
 
@@ -75,23 +75,83 @@ async function sendKills(
 }
 
 /**
- * Full strength is not yet service: callers' circuit breakers still cool down. After an outage, the
- * moment orders succeed again is a figure of its own.
+ * Whether a `circuit:<dependency>` check of `GET /ready` says the circuit is anything but closed. Its
+ * message starts with `circuit <state>` (packages/resilience, CircuitBreaker.healthCheck); half-open
+ * passes the check but still turns away every call beyond its probes, so only `closed` counts. A
+ * message of another shape falls back on the check's status.
  */
-async function measureServiceRestored(
+function circuitNotClosed(check: Readiness['checks'][number]): boolean {
+  if (!check.name.startsWith('circuit:')) return false;
+  const state = /^circuit (\S+)/.exec(check.message ?? '')?.[1];
+  return state === undefined ? check.status !== 'healthy' : state !== 'closed';
+}
+
+/**
+ * The circuits that are not closed on the ready replicas of every Deployment, as
+ * `<replica> → <dependency> (<message>)`, or why a replica's readiness could not be read; empty when
+ * every circuit is closed.
+ */
+export async function openCircuits(target: Target): Promise<string[]> {
+  const [replicas, workloads] = await Promise.all([target.listReplicas(), target.listWorkloads()]);
+  const deployments = new Set(workloads.filter((w) => w.kind === 'Deployment').map((w) => w.name));
+  const perReplica = await Promise.all(
+    replicas
+      .filter((r) => r.ready && r.phase !== 'terminating' && deployments.has(r.workload))
+      .map(async (replica) => {
+        try {
+          const { checks } = await target.readiness(replica);
+          return checks
+            .filter(circuitNotClosed)
+            .map((c) => `${replica.name} → ${c.name.slice('circuit:'.length)} (${c.message ?? c.status})`);
+        } catch (error) {
+          return [`${replica.name}: readiness not read (${(error as Error).message})`];
+        }
+      }),
+  );
+  return perReplica.flat();
+}
+
+/**
+ * Full strength is not yet service: callers' circuit breakers still cool down, each replica's on its
+ * own. After an outage the service counts as restored once every replica's circuits are closed (their
+ * `GET /ready`) and then probe orders succeed in a row. Probe orders alone could not tell: the front
+ * picks a replica per connection at random, so six probes in a row can all reach a replica whose
+ * circuit never opened while the other one's is still open and fails every order it gets (seen in CI:
+ * "orders succeed again" 1.84 s after the kill, then 5 of the next 19 orders failed).
+ */
+export async function measureServiceRestored(
   ctx: ActionContext,
   round: number,
   timeline: Timeline,
   figures: NonNullable<RoundResult['figures']>,
 ): Promise<void> {
   const killedAt = timeline.kills[0]?.sentAt ?? ctx.now();
-  const restoredAt = await waitForOrders(ctx, killedAt + ctx.settings.recoveryTimeoutMs);
+  const deadline = killedAt + ctx.settings.recoveryTimeoutMs;
+  let open: string[] = [];
+  const closedAt = await pollUntil(
+    ctx,
+    async () => (open = await openCircuits(ctx.target)).length === 0,
+    deadline,
+    100,
+  );
+  if (closedAt === undefined) {
+    if (!ctx.signal.aborted) {
+      ctx.log(
+        'service-not-restored',
+        `round ${round}: circuits still not closed ${formatDuration(deadline - killedAt)} after the kill: ${open.join('; ')}`,
+        { round, open },
+      );
+    }
+    return;
+  }
+  const restoredAt = await waitForOrders(ctx, deadline);
   if (restoredAt === undefined) return;
   figures.serviceRestoredMs = restoredAt - killedAt;
   ctx.log(
     'service-restored',
-    `round ${round}: orders succeed again ${formatDuration(restoredAt - killedAt)} after the kill`,
-    { round, serviceRestoredMs: restoredAt - killedAt },
+    `round ${round}: orders succeed again ${formatDuration(restoredAt - killedAt)} after the kill ` +
+      `(every circuit closed at ${formatDuration(closedAt - killedAt)})`,
+    { round, serviceRestoredMs: restoredAt - killedAt, circuitsClosedMs: closedAt - killedAt },
   );
 }
 

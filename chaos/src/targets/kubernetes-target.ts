@@ -15,6 +15,7 @@ import {
   type FaultSpec,
   type KillOptions,
   type KillResult,
+  type Readiness,
   type Replica,
   type Target,
   type TargetEvent,
@@ -392,6 +393,15 @@ export class KubernetesTarget implements Target {
     if (!path.startsWith('/')) throw new TargetError(`adminGet needs an absolute path, got "${path}"`);
     const what = `the admin API of service ${service} (GET ${path})`;
     return parseJson<T>(what, await this.#admin.send(what, 'GET', this.#admin.servicePath(service, path)));
+  }
+
+  /** The pod's readiness through the pod proxy; a public endpoint, so the admin token stays home. */
+  async readiness(replica: Replica): Promise<Readiness> {
+    const what = `pod ${replica.name} (GET /ready)`;
+    return parseJson<Readiness>(
+      what,
+      await this.#admin.send(what, 'GET', this.#admin.podPath(replica.name, '/ready'), undefined, false),
+    );
   }
 
   async injectFault(replica: Replica, fault: FaultSpec): Promise<string> {

@@ -14,6 +14,7 @@ import {
   type FaultSpec,
   type KillOptions,
   type KillResult,
+  type Readiness,
   type Replica,
   type Target,
   type TargetEvent,
@@ -310,6 +311,24 @@ export class LocalTarget implements Target {
       throw new TargetError(`GET ${path} of ${service} answered ${response.status}: ${text.slice(0, 200)}`);
     }
     return JSON.parse(text) as T;
+  }
+
+  async readiness(replica: Replica): Promise<Readiness> {
+    if (!replica.url) throw new TargetError(`replica ${replica.name} has no port`);
+    const url = `${replica.url}/ready`;
+    let response: Response;
+    try {
+      response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    } catch (error) {
+      throw new TargetError(`GET ${url} (${replica.name}) failed: ${(error as Error).message}`);
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      throw new TargetError(
+        `GET /ready of ${replica.name} answered ${response.status}: ${text.slice(0, 200)}`,
+      );
+    }
+    return JSON.parse(text) as Readiness;
   }
 
   async #admin(replica: Replica, method: string, body?: unknown): Promise<unknown> {

@@ -5,7 +5,8 @@
  * it; `POST /admin/faults` (201 with an id), `DELETE /admin/faults` (204), `GET /admin/audit/*` of
  * the pod's service from the shop double (../shop.ts), unless the test set a fixed answer for that
  * path in `audit`. Inventory's pods also answer `GET /products` (public, as the real service) from the
- * shop. Every request it receives is recorded with its headers, so a test can see what a
+ * shop. `GET /ready` is public too: `{ status: 'healthy', checks: [] }`, or what the test set for that pod in
+ * `readiness`. Every request it receives is recorded with its headers, so a test can see what a
  * pod really got after the proxy.
  */
 import { randomUUID } from 'node:crypto';
@@ -31,6 +32,8 @@ export class PodNetwork {
    * `/admin/audit/summary`; they take precedence over the shop's.
    */
   readonly audit = new Map<string, Map<string, unknown>>();
+  /** `GET /ready` answers per pod (status and body); a pod without one is healthy with no checks. */
+  readonly readiness = new Map<string, { status: number; body: unknown }>();
   /** Called when a pod accepted a `freeze` fault (the cluster models the readiness probe failing). */
   onFreeze: (pod: string, durationMs: number) => void = () => {};
   port = 0;
@@ -58,6 +61,10 @@ export class PodNetwork {
         };
         if (req.method === 'GET' && path === '/products' && this.#serviceOf(pod) === 'inventory') {
           return answer(200, this.#shop.products().body);
+        }
+        if (req.method === 'GET' && path === '/ready') {
+          const ready = this.readiness.get(pod) ?? { status: 200, body: { status: 'healthy', checks: [] } };
+          return answer(ready.status, ready.body);
         }
         if (req.headers[ADMIN_TOKEN_HEADER] !== this.#adminToken) {
           return answer(401, { type: 'urn:problem:unauthorized', title: 'Unauthorized', status: 401 });
