@@ -160,35 +160,48 @@ describe('the database as a StatefulSet (postgres-0)', () => {
     expect(await query(url, 'SELECT value FROM kept')).toEqual([{ value: 'written before the kill' }]);
   });
 
-  it('takes a frozen server out of readiness and back in when thawed', async () => {
-    const from = runtime.events.lastSeq;
-    await client.kill('postgres-0', 'SIGSTOP');
-    await nextEvent(
-      runtime.events,
-      from,
-      (e) => e.type === 'unready' && e.replica === 'postgres-0',
-      'unready',
-      30_000,
-    );
-    expect((await client.workloads()).find((w) => w.name === 'postgres')!.readyReplicas).toBe(0);
-    await client.kill('postgres-0', 'SIGCONT');
-    await nextEvent(
-      runtime.events,
-      from,
-      (e) => e.type === 'ready' && e.replica === 'postgres-0',
-      'ready',
-      30_000,
-    );
-    const types = runtime.events
-      .after(from)
-      .filter((e) => e.replica === 'postgres-0')
-      .map((e) => [e.type, e.reason ?? '']);
-    expect(types).toEqual([
-      ['signalled', 'SIGSTOP'],
-      ['unready', ''],
-      ['signalled', 'SIGCONT'],
-      ['ready', ''],
-    ]);
+  it('takes a frozen server out of readiness and back in when thawed; its open sessions freeze too', async () => {
+    // A session opened before the freeze is served by a backend, a process of its own in a session of
+    // its own (setsid): the freeze must stop it too, as a container's cgroup stops every process.
+    const session = new pg.Client({ connectionString: runtime.databaseUrl! });
+    await session.connect();
+    try {
+      const from = runtime.events.lastSeq;
+      await client.kill('postgres-0', 'SIGSTOP');
+      await nextEvent(
+        runtime.events,
+        from,
+        (e) => e.type === 'unready' && e.replica === 'postgres-0',
+        'unready',
+        30_000,
+      );
+      expect((await client.workloads()).find((w) => w.name === 'postgres')!.readyReplicas).toBe(0);
+      const answer = session.query('SELECT 1 AS one').then((r) => r.rows);
+      const silence = new Promise((resolve) => setTimeout(() => resolve('no answer while frozen'), 1_500));
+      expect(await Promise.race([answer, silence])).toBe('no answer while frozen');
+      await client.kill('postgres-0', 'SIGCONT');
+      await nextEvent(
+        runtime.events,
+        from,
+        (e) => e.type === 'ready' && e.replica === 'postgres-0',
+        'ready',
+        30_000,
+      );
+      // Thawed, the same session answers what it was asked while frozen.
+      expect(await answer).toEqual([{ one: 1 }]);
+      const types = runtime.events
+        .after(from)
+        .filter((e) => e.replica === 'postgres-0')
+        .map((e) => [e.type, e.reason ?? '']);
+      expect(types).toEqual([
+        ['signalled', 'SIGSTOP'],
+        ['unready', ''],
+        ['signalled', 'SIGCONT'],
+        ['ready', ''],
+      ]);
+    } finally {
+      await session.end();
+    }
   });
 
   it('exposes kube_statefulset_* and the pod metrics for postgres-0', async () => {

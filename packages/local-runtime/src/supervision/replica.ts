@@ -4,12 +4,10 @@ import { closeSync, openSync } from 'node:fs';
 import type { ReplicaPhase } from '@self-healing-shop/contracts';
 import type { PodSpec, ProbeSpec } from '../manifests/deployment-spec.ts';
 import { httpProbe, ProbeLoop } from './probe.ts';
+import { signalProcessTree } from './process-tree.ts';
 
 /** One probe attempt against the replica's port: true when it passes. */
 export type ProbeCheck = (port: number, probe: ProbeSpec) => Promise<boolean>;
-
-/** Signals that reach every process of the replica (a container's cgroup), not only its first one. */
-const GROUP_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(['SIGKILL', 'SIGSTOP', 'SIGCONT']);
 
 /** How to run one replica's process. */
 export interface ProcessLaunch {
@@ -129,13 +127,18 @@ export class Replica {
 
   /**
    * Sends a signal now (control API, or SIGKILL at the end of the grace period). SIGKILL, SIGSTOP and
-   * SIGCONT reach the whole process group, as they reach a whole container; a stop signal goes to
-   * the main process, which stops its own children (PostgreSQL's backends).
+   * SIGCONT reach every process of the replica, as they reach a whole container (its cgroup): the
+   * process group and each descendant that left it (PostgreSQL's backends run in sessions of their
+   * own). A stop signal goes to the main process, which stops its own children.
    */
   signal(signal: NodeJS.Signals): void {
     if (this.pid === null || this.#done) return;
+    if (signal === 'SIGKILL' || signal === 'SIGSTOP' || signal === 'SIGCONT') {
+      signalProcessTree(this.pid, signal);
+      return;
+    }
     try {
-      process.kill(GROUP_SIGNALS.has(signal) ? -this.pid : this.pid, signal);
+      process.kill(this.pid, signal);
     } catch {
       // Already gone: the exit event follows.
     }

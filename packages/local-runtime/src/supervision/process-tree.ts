@@ -1,0 +1,74 @@
+// A replica's processes as a container's cgroup holds them: its process group and every descendant,
+// including those that left the group (PostgreSQL's backends call setsid() at start, so a signal to the
+// postmaster's group reaches the postmaster alone).
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Each running process's parent: /proc on Linux, `ps` where there is none (macOS). */
+function parentsByPid(): Map<number, number> {
+  const parents = new Map<number, number>();
+  let entries: string[] | undefined;
+  try {
+    entries = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    entries = undefined;
+  }
+  if (entries && entries.length > 0) {
+    for (const entry of entries) {
+      try {
+        // `pid (comm) state ppid …`: comm may hold spaces and parentheses, so read after the last ')'.
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (Number.isInteger(ppid)) parents.set(Number(entry), ppid);
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    return parents;
+  }
+  const listing = execFileSync('ps', ['-A', '-o', 'pid=', '-o', 'ppid='], { encoding: 'utf8' });
+  for (const line of listing.split('\n')) {
+    const [pid, ppid] = line.trim().split(/\s+/).map(Number);
+    if (Number.isInteger(pid) && Number.isInteger(ppid)) parents.set(pid!, ppid!);
+  }
+  return parents;
+}
+
+/** The processes descended from `pid` (children, their children, …), nearest first. */
+export function descendantsOf(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const [child, parent] of parentsByPid()) {
+    const list = children.get(parent);
+    if (list) list.push(child);
+    else children.set(parent, [child]);
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+function send(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * Signals every process of a replica whose main process `pid` leads its own process group: the group,
+ * and each descendant that left it. For SIGKILL and SIGSTOP the group is stopped first, so that nothing
+ * forks while the descendants are listed and a dying parent does not hand its children to init before
+ * they are found.
+ */
+export function signalProcessTree(pid: number, signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT'): void {
+  if (signal !== 'SIGCONT') send(-pid, 'SIGSTOP');
+  for (const descendant of descendantsOf(pid)) send(descendant, signal);
+  send(-pid, signal);
+}
