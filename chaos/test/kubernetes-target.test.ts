@@ -138,7 +138,9 @@ describe('chaos run against Kubernetes (fake API server test double, real @kuber
     const metrics = await result.file('metrics.prom');
     expect(metrics).toContain('chaos_kills_total{experiment="pod-kill"} 3');
     expect(metrics).toContain('chaos_verdict{experiment="pod-kill"} 1');
-    expect(metrics).toMatch(/chaos_mttr_seconds\{experiment="pod-kill",quantile="0.95"\} 0\.\d+/);
+    // The p95 the report measured, in seconds (its size depends on how busy the machine is).
+    const p95 = /chaos_mttr_seconds\{experiment="pod-kill",quantile="0.95"\} (\S+)/.exec(metrics)?.[1];
+    expect(Number(p95)).toBe(report.mttr.summary.p95 / 1000);
     expect(result.out).toContain('verdict: PASSED');
     expect(report.events.some((e) => e.origin === 'target' && e.type === 'replica-gone')).toBe(true);
   });
