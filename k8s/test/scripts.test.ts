@@ -378,10 +378,10 @@ describe('k8s/docker/Dockerfile', () => {
     }
   });
 
-  it('runs as a non-root user with Node as PID 1 on the TypeScript entry point', () => {
+  it("runs as a non-root user with Node as PID 1 on the service's bundle", () => {
     expect(dockerfile).toMatch(/^USER [1-9]\d*:[1-9]\d*$/m);
     const cmd = /^CMD (.*)$/m.exec(dockerfile)?.[1];
-    expect(JSON.parse(cmd ?? 'null')).toEqual(['node', 'src/main.ts']);
+    expect(JSON.parse(cmd ?? 'null')).toEqual(['node', 'main.mjs']);
     expect(dockerfile).toMatch(/^EXPOSE 8080$/m);
   });
 

@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import path from 'node:path';
 import { build } from 'esbuild';
 import type { Logger } from 'pino';
+import { serviceBundleOptions } from './bundle-options.ts';
 
 /**
  * What a replica runs: its service's sources bundled into one ES module (esbuild), made again whenever
@@ -88,25 +89,10 @@ export class ServiceBundles {
 
   async #build(service: string, manifestFile: string, started: number): Promise<string> {
     const result = await build({
-      entryPoints: [this.source(service)],
+      ...serviceBundleOptions(this.source(service), path.join(this.#cacheDir, `${service}.mjs`)),
       absWorkingDir: this.#rootDir,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node22',
-      // pg loads its optional native binding only when asked to; the services never ask.
-      external: ['pg-native'],
-      // The CommonJS dependencies (express, pg, pino...) call require() for Node's built-in modules.
-      banner: {
-        js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);",
-      },
-      // Not minified: stack traces in a replica's log name the functions, and each module in the file
-      // starts with a comment naming its source file.
-      keepNames: true,
       metafile: true,
       write: false,
-      outfile: path.join(this.#cacheDir, `${service}.mjs`),
-      logLevel: 'silent',
     });
     const contents = result.outputFiles[0]!.contents;
     // Named by its content: the manifest, one file renamed into place, always names a whole bundle
