@@ -2,7 +2,7 @@ import type { BuildOptions } from 'esbuild';
 
 /**
  * How a service is bundled, the same for the local runtime's replicas (bundles.ts) and for the KIND
- * images (k8s/docker/Dockerfile runs bundle-service.ts): one ES module for Node 22 and later with every
+ * images (k8s/docker/Dockerfile runs cli/bundle-service.ts): one ES module for Node 22 and later with every
  * dependency inside it, so it runs from a folder that holds nothing else.
  */
 export function serviceBundleOptions(entry: string, outfile: string): BuildOptions {

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // Bundles one service into one ES module, as the local runtime bundles its replicas:
-//   node packages/local-runtime/src/bundle-service.ts <entry.ts> <out.mjs>
+//   node packages/local-runtime/src/cli/bundle-service.ts <entry.ts> <out.mjs>
 // The KIND images run what it writes (k8s/docker/Dockerfile). Exit 1 when esbuild fails, 2 on bad usage.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { serviceBundleOptions } from './start-up/bundle-options.ts';
+import { serviceBundleOptions } from '../start-up/bundle-options.ts';
 
 const [entry, outfile, ...rest] = process.argv.slice(2);
 if (!entry || !outfile || rest.length > 0) {
