@@ -1,6 +1,6 @@
-// The image's dependency tree: the build steps of k8s/docker/Dockerfile (pnpm deploy and the move of the
-// workspace packages out of node_modules) run for real into a temporary folder, and what they installed
-// is compared with pnpm-lock.yaml. No Docker is needed: the steps are plain shell on the build stage.
+// The images' contents: the build steps of k8s/docker/Dockerfile (pnpm deploy, the move of the workspace
+// packages out of node_modules, the bundle) run for real into a temporary folder (k8s/docker/build-steps.ts);
+// what they installed is compared with pnpm-lock.yaml, and what the runtime stage copies is started. No Docker.
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
@@ -9,19 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { repoRoot } from './manifests.ts';
+import { buildImageTree, runInstructions } from '../docker/build-steps.ts';
 
-const dockerfile = readFileSync(join(repoRoot, 'k8s/docker/Dockerfile'), 'utf8');
 type Deps = Record<string, string>;
 const lockfile = parse(readFileSync(join(repoRoot, 'pnpm-lock.yaml'), 'utf8')) as {
   importers: Record<string, { dependencies?: Record<string, { version: string }> }>;
   snapshots: Record<string, { dependencies?: Deps; optionalDependencies?: Deps }>;
 };
-
-/** The RUN instructions of the Dockerfile, continuation lines joined, BuildKit `--mount` options removed. */
-function runInstructions(): string[] {
-  const joined = dockerfile.replace(/\\\n/g, ' ');
-  return [...joined.matchAll(/^RUN\s+(.*)$/gm)].map((m) => m[1].replace(/--mount=\S+\s*/g, '').trim());
-}
 
 /** `name@version` without the peer-dependency suffix pnpm appends in parentheses. */
 const lockKey = (key: string) => key.replace(/\(.*$/, '');
@@ -81,35 +75,8 @@ function installedPackages(nodeModules: string): Installed[] {
 const work = mkdtempSync(join(tmpdir(), 'image-deploy-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/**
- * Runs the Dockerfile's build steps after `pnpm fetch` (deploy, move, bundle) for one workspace package,
- * its folders /out, /bundler and /app under `<work>/<name>/`. `app` is what the runtime stage copies.
- */
-function buildTree(name: string): { out: string; app: string; status: number | null; output: string } {
-  const root = join(work, name);
-  const dirs = { out: join(root, 'out'), bundler: join(root, 'bundler'), app: join(root, 'app') };
-  const steps = runInstructions().filter(
-    (r) => r.includes(' deploy ') || r.includes('/out/workspace') || r.includes('/app'),
-  );
-  const script = [
-    'set -euo pipefail',
-    `mkdir -p ${root}`,
-    ...steps.map((s) =>
-      s
-        .replace(/\/out\b/g, dirs.out)
-        .replace(/\/bundler\b/g, dirs.bundler)
-        .replace(/\/app\b/g, dirs.app),
-    ),
-  ].join('\n');
-  const run = spawnSync('bash', ['-c', script], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    env: { ...process.env, SERVICE: name },
-    timeout: 120_000,
-  });
-  if (run.error && (run.error as NodeJS.ErrnoException).code === 'ENOENT') throw run.error;
-  return { ...dirs, status: run.status, output: `${run.stdout}${run.stderr}` };
-}
+/** Runs the Dockerfile's build steps for one workspace package into `<work>/<name>/`. */
+const buildTree = (name: string) => buildImageTree(name, join(work, name));
 
 /** A port that was free a moment ago. */
 function freePort(): Promise<number> {
