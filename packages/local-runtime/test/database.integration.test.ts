@@ -43,6 +43,9 @@ describe('the database as a StatefulSet (postgres-0)', () => {
   let client: ControlClient;
   let dir: string;
   const postgres0 = () => runtime.replicas().find((r) => r.name === 'postgres-0');
+  /** The first event of postgres-0 of this type after `from` (as it is appended, or already was). */
+  const postgres0Event = (from: number, type: string) =>
+    nextEvent(runtime.events, from, (e) => e.type === type && e.replica === 'postgres-0', type, 30_000);
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'runtime-db-'));
@@ -112,13 +115,7 @@ describe('the database as a StatefulSet (postgres-0)', () => {
     const before = postgres0()!;
     const from = runtime.events.lastSeq;
     process.kill(before.pid!, 'SIGKILL');
-    const ready = await nextEvent(
-      runtime.events,
-      from,
-      (e) => e.type === 'ready' && e.replica === 'postgres-0',
-      'ready',
-      30_000,
-    );
+    const ready = await postgres0Event(from, 'ready');
     const seen = runtime.events.after(from).filter((e) => e.seq <= ready.seq && e.replica === 'postgres-0');
     expect(seen.map((e) => e.type)).toEqual(['exited', 'started', 'ready']);
     expect(seen.find((e) => e.type === 'exited')!.reason).toBe('signal SIGKILL');
@@ -142,13 +139,7 @@ describe('the database as a StatefulSet (postgres-0)', () => {
     const before = postgres0()!;
     const from = runtime.events.lastSeq;
     await client.kill('postgres-0', 'SIGKILL');
-    await nextEvent(
-      runtime.events,
-      from,
-      (e) => e.type === 'ready' && e.replica === 'postgres-0',
-      'ready',
-      30_000,
-    );
+    await postgres0Event(from, 'ready');
     const types = runtime.events
       .after(from)
       .filter((e) => e.replica === 'postgres-0')
@@ -168,25 +159,13 @@ describe('the database as a StatefulSet (postgres-0)', () => {
     try {
       const from = runtime.events.lastSeq;
       await client.kill('postgres-0', 'SIGSTOP');
-      await nextEvent(
-        runtime.events,
-        from,
-        (e) => e.type === 'unready' && e.replica === 'postgres-0',
-        'unready',
-        30_000,
-      );
+      await postgres0Event(from, 'unready');
       expect((await client.workloads()).find((w) => w.name === 'postgres')!.readyReplicas).toBe(0);
       const answer = session.query('SELECT 1 AS one').then((r) => r.rows);
       const silence = new Promise((resolve) => setTimeout(() => resolve('no answer while frozen'), 1_500));
       expect(await Promise.race([answer, silence])).toBe('no answer while frozen');
       await client.kill('postgres-0', 'SIGCONT');
-      await nextEvent(
-        runtime.events,
-        from,
-        (e) => e.type === 'ready' && e.replica === 'postgres-0',
-        'ready',
-        30_000,
-      );
+      await postgres0Event(from, 'ready');
       // Thawed, the same session answers what it was asked while frozen.
       expect(await answer).toEqual([{ one: 1 }]);
       const types = runtime.events
