@@ -154,6 +154,9 @@ describe('the Kubernetes target reaches the admin API through the API server pro
         path: `/api/v1/namespaces/shop/pods/${a!.name}:8080/proxy/ready`,
       });
       await expect(target.readiness(b!)).rejects.toThrow(`pod ${b!.name} (GET /ready) answered 503`);
+      // A frozen pod accepts and never answers; the API server would hold the request for good.
+      kube.network.readiness.set(b!.name, 'no answer');
+      await expect(target.readiness(b!)).rejects.toThrow(`pod ${b!.name} (GET /ready): no answer`);
     } finally {
       kube.network.readiness.clear();
     }

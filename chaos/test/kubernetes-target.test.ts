@@ -140,6 +140,7 @@ describe('chaos run against Kubernetes (fake API server test double, real @kuber
     expect(metrics).toContain('chaos_verdict{experiment="pod-kill"} 1');
     // The p95 the report measured, in seconds (its size depends on how busy the machine is).
     const p95 = /chaos_mttr_seconds\{experiment="pod-kill",quantile="0.95"\} (\S+)/.exec(metrics)?.[1];
+    expect(p95).toBeDefined();
     expect(Number(p95)).toBe(report.mttr.summary.p95 / 1000);
     expect(result.out).toContain('verdict: PASSED');
     expect(report.events.some((e) => e.origin === 'target' && e.type === 'replica-gone')).toBe(true);

@@ -35,12 +35,8 @@ export function buildImageTree(name: string, root: string): ImageTree {
   );
   const script = [
     'set -euo pipefail',
-    ...steps.map((s) =>
-      s
-        .replace(/\/out\b/g, dirs.out)
-        .replace(/\/bundler\b/g, dirs.bundler)
-        .replace(/\/app\b/g, dirs.app),
-    ),
+    // One pass, so a folder of the caller's whose path holds /app or /out is left as it is.
+    ...steps.map((s) => s.replace(/\/(out|bundler|app)\b/g, (_, dir: keyof typeof dirs) => dirs[dir])),
   ].join('\n');
   const run = spawnSync('bash', ['-c', script], {
     cwd: repoRoot,

@@ -129,13 +129,16 @@ async function healthOfBundle(dir: string): Promise<{ status: number; body: unkn
 
 describe('the build steps of k8s/docker/Dockerfile', () => {
   it('deploy from the lockfile: frozen, offline (what `pnpm fetch` took), workspace packages injected', () => {
-    const deploy = runInstructions().find((r) => r.includes(' deploy '));
-    expect(deploy).toBeDefined();
-    expect(deploy).toMatch(/--frozen-lockfile/);
-    expect(deploy).toMatch(/--offline/);
-    expect(deploy).toMatch(/--config\.inject-workspace-packages=true/);
-    // --legacy re-resolves every version instead of using the lockfile.
-    expect(deploy).not.toMatch(/--legacy/);
+    // The package's own deploy and the bundler's (the local runtime, whose esbuild bundles a service).
+    const deploys = runInstructions().filter((r) => r.includes(' deploy '));
+    expect(deploys).toHaveLength(2);
+    for (const deploy of deploys) {
+      expect(deploy).toMatch(/--frozen-lockfile/);
+      expect(deploy).toMatch(/--offline/);
+      expect(deploy).toMatch(/--config\.inject-workspace-packages=true/);
+      // --legacy re-resolves every version instead of using the lockfile.
+      expect(deploy).not.toMatch(/--legacy/);
+    }
     expect(runInstructions().some((r) => /^pnpm fetch\b/.test(r))).toBe(true);
   });
 

@@ -130,9 +130,16 @@ export async function measureServiceRestored(
   let open: string[] = [];
   const closedAt = await pollUntil(
     ctx,
-    async () => (open = await openCircuits(ctx.target)).length === 0,
+    async () => {
+      try {
+        open = await openCircuits(ctx.target);
+      } catch (error) {
+        open = [`the replicas could not be listed (${(error as Error).message})`];
+      }
+      return open.length === 0;
+    },
     deadline,
-    100,
+    250,
   );
   if (closedAt === undefined) {
     if (!ctx.signal.aborted) {

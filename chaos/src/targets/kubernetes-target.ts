@@ -81,6 +81,9 @@ export interface KubernetesEventSubscription extends EventSubscription {
 const KILL_GRACE_SECONDS = 1;
 
 /** Kubernetes (@kubernetes/client-node): pods of Deployments and StatefulSets matching a label selector. */
+/** How long one pod's `GET /ready` through the pod proxy may take (the local target waits as long). */
+const READINESS_TIMEOUT_MS = 2_000;
+
 export class KubernetesTarget implements Target {
   readonly kind = 'kubernetes' as const;
   readonly description: string;
@@ -395,12 +398,13 @@ export class KubernetesTarget implements Target {
     return parseJson<T>(what, await this.#admin.send(what, 'GET', this.#admin.servicePath(service, path)));
   }
 
-  /** The pod's readiness through the pod proxy; a public endpoint, so the admin token stays home. */
+  /** The pod's readiness through the pod proxy (2 s at most); a public endpoint: no admin token. */
   async readiness(replica: Replica): Promise<Readiness> {
     const what = `pod ${replica.name} (GET /ready)`;
+    const path = this.#admin.podPath(replica.name, '/ready');
     return parseJson<Readiness>(
       what,
-      await this.#admin.send(what, 'GET', this.#admin.podPath(replica.name, '/ready'), undefined, false),
+      await this.#admin.send(what, 'GET', path, undefined, false, AbortSignal.timeout(READINESS_TIMEOUT_MS)),
     );
   }
 

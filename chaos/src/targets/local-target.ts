@@ -328,7 +328,13 @@ export class LocalTarget implements Target {
         `GET /ready of ${replica.name} answered ${response.status}: ${text.slice(0, 200)}`,
       );
     }
-    return JSON.parse(text) as Readiness;
+    try {
+      return JSON.parse(text) as Readiness;
+    } catch {
+      throw new TargetError(
+        `GET /ready of ${replica.name} answered without a JSON body: ${text.slice(0, 200)}`,
+      );
+    }
   }
 
   async #admin(replica: Replica, method: string, body?: unknown): Promise<unknown> {

@@ -56,6 +56,11 @@ export class AdminProxy {
     body?: unknown,
     /** False for what is not one of the services (Alertmanager): the admin token stays with them. */
     withAdminToken = true,
+    /**
+     * Ends the request (a TargetError naming `what`). The API server sets no timeout on a proxied
+     * request, so a pod that accepts a connection and never answers (frozen) would hold it for good.
+     */
+    signal?: AbortSignal,
   ): Promise<AdminResponse> {
     const cluster = this.#kc.getCurrentCluster();
     if (!cluster) throw new TargetError('the kubeconfig has no current cluster');
@@ -74,11 +79,18 @@ export class AdminProxy {
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         dispatcher: ctx.getDispatcher(),
+        signal,
       });
     } catch (error) {
+      if (signal?.aborted) throw new TargetError(`${what}: no answer (${String(signal.reason)})`);
       throw new TargetError(`${what}: cannot reach the API server: ${(error as Error).message}`);
     }
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw new TargetError(`${what}: the answer broke off: ${(error as Error).message}`);
+    }
     if (!response.ok) {
       throw new TargetError(`${what} answered ${response.status}: ${summary(text)}`);
     }

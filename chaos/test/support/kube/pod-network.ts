@@ -32,8 +32,11 @@ export class PodNetwork {
    * `/admin/audit/summary`; they take precedence over the shop's.
    */
   readonly audit = new Map<string, Map<string, unknown>>();
-  /** `GET /ready` answers per pod (status and body); a pod without one is healthy with no checks. */
-  readonly readiness = new Map<string, { status: number; body: unknown }>();
+  /**
+   * `GET /ready` answers per pod (status and body), or `'no answer'` (a frozen pod: the request stays
+   * open); a pod without one is healthy with no checks.
+   */
+  readonly readiness = new Map<string, { status: number; body: unknown } | 'no answer'>();
   /** Called when a pod accepted a `freeze` fault (the cluster models the readiness probe failing). */
   onFreeze: (pod: string, durationMs: number) => void = () => {};
   port = 0;
@@ -64,6 +67,7 @@ export class PodNetwork {
         }
         if (req.method === 'GET' && path === '/ready') {
           const ready = this.readiness.get(pod) ?? { status: 200, body: { status: 'healthy', checks: [] } };
+          if (ready === 'no answer') return;
           return answer(ready.status, ready.body);
         }
         if (req.headers[ADMIN_TOKEN_HEADER] !== this.#adminToken) {

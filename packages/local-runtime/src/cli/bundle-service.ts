@@ -22,7 +22,12 @@ try {
   process.exit(2);
 }
 try {
-  await build(serviceBundleOptions(path.resolve(entry), path.resolve(outfile)));
+  await build({
+    ...serviceBundleOptions(path.resolve(entry), path.resolve(outfile)),
+    // The comment before each module names its file from the package's folder (src/…, node_modules/…).
+    absWorkingDir: path.dirname(path.dirname(path.resolve(entry))),
+    logLevel: 'warning',
+  });
 } catch (error) {
   console.error(`bundle-service: cannot bundle ${entry}: ${(error as Error).message}`);
   process.exit(1);

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { anyAlive, signalProcessTree } from '../supervision/process-tree.ts';
 
 /** One running replica, as the runtime records it for the next start. */
 export interface LeftoverEntry {
@@ -21,31 +22,25 @@ export async function stopLeftovers(file: string, logger: Logger): Promise<numbe
     return 0;
   }
   let stopped = 0;
+  const descendants: number[] = [];
   for (const { pid, name } of entries) {
     const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
     if (!environ.split('\0').includes(`POD_NAME=${name}`)) continue;
     logger.warn({ pid, replica: name }, `stopping ${name} (pid ${pid}), left by a runtime that was killed`);
-    try {
-      // The whole process group: a left-over PostgreSQL's backends hold its port too.
-      process.kill(-pid, 'SIGKILL');
-      stopped += 1;
-    } catch {
-      // gone meanwhile
-    }
+    // Every process of it: a left-over PostgreSQL's backends (in sessions of their own) hold its port too.
+    descendants.push(...signalProcessTree(pid, 'SIGKILL'));
+    stopped += 1;
   }
-  if (stopped > 0) await groupsGone(entries.map((e) => e.pid));
+  if (stopped > 0)
+    await groupsGone(
+      entries.map((e) => e.pid),
+      descendants,
+    );
   return stopped;
 }
 
-async function groupsGone(pids: readonly number[]): Promise<void> {
+async function groupsGone(groups: readonly number[], others: readonly number[]): Promise<void> {
   const deadline = Date.now() + 5_000;
-  const alive = (pid: number) => {
-    try {
-      process.kill(-pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  while (anyAlive(groups, others) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 20));
 }

@@ -26,7 +26,10 @@ function parentsByPid(): Map<number, number> {
     }
     return parents;
   }
-  const listing = execFileSync('ps', ['-A', '-o', 'pid=', '-o', 'ppid='], { encoding: 'utf8' });
+  const listing = execFileSync('ps', ['-A', '-o', 'pid=', '-o', 'ppid='], {
+    encoding: 'utf8',
+    timeout: 5_000,
+  });
   for (const line of listing.split('\n')) {
     const [pid, ppid] = line.trim().split(/\s+/).map(Number);
     if (Number.isInteger(pid) && Number.isInteger(ppid)) parents.set(pid!, ppid!);
@@ -65,10 +68,31 @@ function send(pid: number, signal: NodeJS.Signals): void {
  * Signals every process of a replica whose main process `pid` leads its own process group: the group,
  * and each descendant that left it. For SIGKILL and SIGSTOP the group is stopped first, so that nothing
  * forks while the descendants are listed and a dying parent does not hand its children to init before
- * they are found.
+ * they are found. Returns the descendants it signalled. When the processes cannot be listed (no /proc
+ * and no `ps`), the group alone gets the signal, as before.
  */
-export function signalProcessTree(pid: number, signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT'): void {
+export function signalProcessTree(pid: number, signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT'): number[] {
   if (signal !== 'SIGCONT') send(-pid, 'SIGSTOP');
-  for (const descendant of descendantsOf(pid)) send(descendant, signal);
+  let descendants: number[] = [];
+  try {
+    descendants = descendantsOf(pid);
+  } catch {
+    // Listing failed: the group below still gets the signal.
+  }
+  for (const descendant of descendants) send(descendant, signal);
   send(-pid, signal);
+  return descendants;
+}
+
+/** Whether any of the process `groups` or of the `pids` still has a process (zombies included). */
+export function anyAlive(groups: readonly number[], pids: readonly number[]): boolean {
+  for (const target of [...groups.map((group) => -group), ...pids]) {
+    try {
+      process.kill(target, 0);
+      return true;
+    } catch {
+      // gone
+    }
+  }
+  return false;
 }

@@ -54,6 +54,8 @@ export class Replica {
   readonly createdAt = Date.now();
   port: number | null = null;
   pid: number | null = null;
+  /** Processes outside its group that the last SIGKILL reached (PostgreSQL's backends): waited for too. */
+  killedDescendants: readonly number[] = [];
   /** What the process runs, when its launch says (`ProcessLaunch.program`). */
   program: string | null = null;
   phase: ReplicaPhase = 'starting';
@@ -134,7 +136,8 @@ export class Replica {
   signal(signal: NodeJS.Signals): void {
     if (this.pid === null || this.#done) return;
     if (signal === 'SIGKILL' || signal === 'SIGSTOP' || signal === 'SIGCONT') {
-      signalProcessTree(this.pid, signal);
+      const descendants = signalProcessTree(this.pid, signal);
+      if (signal === 'SIGKILL') this.killedDescendants = descendants;
       return;
     }
     try {
@@ -260,8 +263,9 @@ export class Replica {
     clearTimeout(this.#killTimer);
     clearTimeout(this.#preStopTimer);
     this.#setReady(false, false);
-    // When a container's main process dies, the rest of it dies too: no orphan (a PostgreSQL backend
-    // still attached to the old shared memory) outlives it and blocks the next start.
+    // When a container's main process dies, the rest of its group dies too. A process that left the
+    // group (a PostgreSQL backend, after setsid()) was killed with it when the runtime killed the replica
+    // (signal); after a crash of the postmaster on its own, its backends see it gone and exit.
     if (this.pid !== null) {
       try {
         process.kill(-this.pid, 'SIGKILL');

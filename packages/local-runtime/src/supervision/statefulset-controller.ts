@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { EventLog } from '../control-plane/event-log.ts';
 import type { DatabaseSpec } from '../manifests/database-spec.ts';
 import { nextCrashCount, restartDelay } from './backoff.ts';
+import { anyAlive } from './process-tree.ts';
 import type { BackoffPolicy } from './backoff.ts';
 import { Replica } from './replica.ts';
 import type { ProbeCheck, ProcessLaunch, ReplicaHooks } from './replica.ts';
@@ -42,6 +43,8 @@ export class StatefulSetController implements WorkloadController {
   readonly #hooks: ReplicaHooks;
   #backoffTimer: ReturnType<typeof setTimeout> | undefined;
   #lastPid: number | null = null;
+  /** The replica that had #lastPid: the processes its kill reached outside its group are waited for too. */
+  #lastReplica: Replica | null = null;
   #stopping = false;
 
   constructor(deps: StatefulSetDeps) {
@@ -50,6 +53,7 @@ export class StatefulSetController implements WorkloadController {
     this.#hooks = {
       spawned: (replica) => {
         this.#lastPid = replica.pid;
+        this.#lastReplica = replica;
         this.#event(replica, 'started', `pid ${replica.pid} port ${replica.port}`);
         this.#deps.changed();
       },
@@ -153,18 +157,16 @@ export class StatefulSetController implements WorkloadController {
     else replica.launch(this.#deps.port, launch);
   }
 
-  /** The old server's backends share its port and shared memory: a new server starts only after them. */
+  /**
+   * The old server's backends share its port and shared memory: a new server starts only after them
+   * (its process group, and the backends in sessions of their own that its kill reached).
+   */
   async #groupGone(): Promise<void> {
     const pid = this.#lastPid;
     if (pid === null) return;
+    const others = this.#lastReplica?.killedDescendants ?? [];
     const deadline = Date.now() + GROUP_GONE_TIMEOUT_MS;
-    for (;;) {
-      try {
-        process.kill(-pid, 0);
-      } catch {
-        return;
-      }
-      if (Date.now() > deadline) return;
+    while (anyAlive([pid], others) && Date.now() <= deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
