@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { descendantsOf, signalProcessTree } from '../src/supervision/process-tree.ts';
+import { anyAlive, descendantsOf, signalProcessTree } from '../src/supervision/process-tree.ts';
 import { waitFor } from './helpers.ts';
 
 // The main process (own group, as the runtime spawns it) starts one child in its group and one that
@@ -77,5 +77,20 @@ describe('signalling a replica as a container', () => {
     // The children are not this test's to reap: dead is gone or a zombie (Z) until init reaps it.
     const dead = (pid: number) => ['Z', undefined].includes(stateOf(pid));
     await waitFor(() => dead(tree.inGroup) && dead(tree.ownSession), 'both children gone', 10_000);
+  });
+
+  it('counts a zombie among the processes waited for as gone, as a container whose PID 1 reaps nothing leaves one', async () => {
+    // `sleep 30` (bash's exec) never reaps bash's background child: it stays a zombie once it exits.
+    const parent = spawn('bash', ['-c', 'sleep 0.2 & echo $!; exec sleep 30'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    pids = [parent.pid!];
+    const [line] = (await once(parent.stdout!, 'data')) as [Buffer];
+    const child = Number(line.toString().trim());
+    expect(anyAlive([], [child])).toBe(true);
+    await waitFor(() => stateOf(child) === 'Z', 'the child a zombie', 10_000);
+    expect(anyAlive([], [child])).toBe(false);
+    // Its parent lives on, and counts.
+    expect(anyAlive([], [parent.pid!, child])).toBe(true);
   });
 });

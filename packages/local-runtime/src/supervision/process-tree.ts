@@ -84,12 +84,37 @@ export function signalProcessTree(pid: number, signal: 'SIGKILL' | 'SIGSTOP' | '
   return descendants;
 }
 
-/** Whether any of the process `groups` or of the `pids` still has a process (zombies included). */
+/**
+ * Whether a process is a zombie: dead, waiting for its parent to reap it. A killed backend whose
+ * postmaster died too is reparented to PID 1, and in a container whose PID 1 reaps nothing (`sleep`,
+ * `cat`, a shell as a CI agent's entry point) it stays one for good. Linux only (/proc); false elsewhere.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether any of the process `groups` still has a process (a zombie counts: the group lives until it is
+ * reaped), or any of the `pids` is alive (a zombie does not count: it holds no port and no memory).
+ */
 export function anyAlive(groups: readonly number[], pids: readonly number[]): boolean {
-  for (const target of [...groups.map((group) => -group), ...pids]) {
+  for (const group of groups) {
     try {
-      process.kill(target, 0);
+      process.kill(-group, 0);
       return true;
+    } catch {
+      // gone
+    }
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 0);
+      if (!isZombie(pid)) return true;
     } catch {
       // gone
     }
