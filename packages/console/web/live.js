@@ -250,7 +250,9 @@ export function showLive({ main, settings }) {
     }
   }
 
-  const source = new EventSource('/api/runtime/events');
+  // The last MAX_EVENTS events first: what happened just before the page opened, and nothing that
+  // happened while the stream connected (a kill right after the table showed) is missed.
+  const source = new EventSource(`/api/runtime/events?last=${MAX_EVENTS}`);
   source.onmessage = (message) => {
     let e;
     try {

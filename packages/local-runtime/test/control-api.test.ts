@@ -175,6 +175,17 @@ describe('control API', () => {
     expect(text).not.toContain('id: 3\n');
     expect(text).toMatch(/id: 4\ndata: \{"seq":4,.*"type":"exited".*"reason":"signal SIGKILL"\}\n\n/);
     expect((await fetch(`${url}/events?after=x`)).status).toBe(400);
+
+    // ?last=2: the two latest events (3 and 4), then the new ones.
+    const recent = new AbortController();
+    const tail = await fetch(`${url}/events?last=2`, { signal: recent.signal });
+    const tailReader = tail.body!.getReader();
+    let tailText = '';
+    while (!/id: 4\ndata: .*\n\n/.test(tailText))
+      tailText += new TextDecoder().decode((await tailReader.read()).value);
+    recent.abort();
+    expect([...tailText.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))).toEqual([3, 4]);
+    expect((await fetch(`${url}/events?last=-1`)).status).toBe(400);
   });
 
   it('stores chaos figures and exposes them after its own metrics', async () => {

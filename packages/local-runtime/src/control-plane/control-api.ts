@@ -150,7 +150,11 @@ function decodeName(segment: string): string {
   }
 }
 
-/** `GET /events`: Server-Sent Events from after `Last-Event-ID` / `?after=` (default: only new ones). */
+/**
+ * `GET /events`: Server-Sent Events from after `Last-Event-ID` (a reconnecting EventSource) or `?after=`,
+ * else the last `?last=` events before now, else only new ones. `?last=` lets a page show what happened
+ * just before it opened, and nothing that happened while its stream connected is lost.
+ */
 function streamEvents(
   events: EventLog,
   streams: Set<http.ServerResponse>,
@@ -158,7 +162,12 @@ function streamEvents(
   response: http.ServerResponse,
   url: URL,
 ): void {
-  const from = request.headers['last-event-id'] ?? url.searchParams.get('after') ?? String(events.lastSeq);
+  const last = url.searchParams.get('last');
+  if (last !== null && !/^\d+$/.test(last)) throw new HttpProblem(400, 'last must be a number of events');
+  const from =
+    request.headers['last-event-id'] ??
+    url.searchParams.get('after') ??
+    String(Math.max(0, events.lastSeq - Number(last ?? 0)));
   const after = Number(from);
   if (!Number.isInteger(after) || after < 0)
     throw new HttpProblem(400, 'Last-Event-ID / after must be a sequence number');
