@@ -4,6 +4,15 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
+/**
+ * The fields of /proc/<pid>/stat after `pid (comm)`: state, ppid, pgrp, … (comm may hold spaces and
+ * parentheses, so they are read after the last ')'). Throws when there is no such process or no /proc.
+ */
+function statFields(pid: number | string): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** Each running process's parent: /proc on Linux, `ps` where there is none (macOS). */
 function parentsByPid(): Map<number, number> {
   const parents = new Map<number, number>();
@@ -16,9 +25,7 @@ function parentsByPid(): Map<number, number> {
   if (entries && entries.length > 0) {
     for (const entry of entries) {
       try {
-        // `pid (comm) state ppid …`: comm may hold spaces and parentheses, so read after the last ')'.
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        const ppid = Number(statFields(entry)[1]);
         if (Number.isInteger(ppid)) parents.set(Number(entry), ppid);
       } catch {
         // Gone meanwhile.
@@ -91,8 +98,7 @@ export function signalProcessTree(pid: number, signal: 'SIGKILL' | 'SIGSTOP' | '
  */
 function isZombie(pid: number): boolean {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+    return statFields(pid)[0] === 'Z';
   } catch {
     return false;
   }
