@@ -61,6 +61,9 @@ export interface KillOptions {
   reason: string;
 }
 
+/** How long `Target.readiness` waits for one replica's answer (a frozen one never answers). */
+export const READINESS_TIMEOUT_MS = 2_000;
+
 /** One replica's `GET /ready` body (ARCHITECTURE.md, HTTP contracts). */
 export interface Readiness {
   status: 'healthy' | 'degraded' | 'unhealthy';

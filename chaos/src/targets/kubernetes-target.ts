@@ -15,6 +15,7 @@ import {
   type FaultSpec,
   type KillOptions,
   type KillResult,
+  READINESS_TIMEOUT_MS,
   type Readiness,
   type Replica,
   type Target,
@@ -81,9 +82,6 @@ export interface KubernetesEventSubscription extends EventSubscription {
 const KILL_GRACE_SECONDS = 1;
 
 /** Kubernetes (@kubernetes/client-node): pods of Deployments and StatefulSets matching a label selector. */
-/** How long one pod's `GET /ready` through the pod proxy may take (the local target waits as long). */
-const READINESS_TIMEOUT_MS = 2_000;
-
 export class KubernetesTarget implements Target {
   readonly kind = 'kubernetes' as const;
   readonly description: string;

@@ -14,6 +14,7 @@ import {
   type FaultSpec,
   type KillOptions,
   type KillResult,
+  READINESS_TIMEOUT_MS,
   type Readiness,
   type Replica,
   type Target,
@@ -318,7 +319,7 @@ export class LocalTarget implements Target {
     const url = `${replica.url}/ready`;
     let response: Response;
     try {
-      response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      response = await fetch(url, { signal: AbortSignal.timeout(READINESS_TIMEOUT_MS) });
     } catch (error) {
       throw new TargetError(`GET ${url} (${replica.name}) failed: ${(error as Error).message}`);
     }
